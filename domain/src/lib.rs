@@ -1,0 +1,1 @@
+//! Caucus domain (being written).

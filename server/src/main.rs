@@ -1,0 +1,4 @@
+//! The `caucus` binary: configuration, wiring and CLI subcommands. No business
+//! logic lives here.
+
+fn main() {}
