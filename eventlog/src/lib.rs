@@ -11,17 +11,24 @@
 //! ```
 //!
 //! Layout: [`types`] (names, positions, envelopes), [`error`] (one error enum per
-//! operation kind), [`log`] (the trait), [`subscription`] (catch-up subscriptions
-//! over any store), `embedded` (the default store in a data directory),
-//! `conformance` (the shared suite).
+//! operation kind), [`log`] (the trait), [`rules`] (the append rules every store
+//! applies: validation, expected revision, idempotency), [`subscription`]
+//! (catch-up subscriptions over any store), [`memory`] (a non-durable store for
+//! tests), `embedded` (the default store in a data directory), `conformance`
+//! (the shared suite, behind the `conformance` feature).
 
+#[cfg(feature = "conformance")]
+pub mod conformance;
 pub mod error;
 pub mod log;
+pub mod memory;
+pub mod rules;
 pub mod subscription;
 pub mod types;
 
 pub use error::{AppendError, OpenError, ReadError};
 pub use log::EventLog;
+pub use memory::MemoryLog;
 pub use subscription::{Filter, Subscription, SubscriptionMessage};
 pub use types::{
     AppendOutcome, Codec, ExpectedRevision, InvalidStreamName, Metadata, NewEvent, Position,
