@@ -14,7 +14,8 @@
 //! operation kind), [`log`] (the trait), [`rules`] (the append rules every store
 //! applies: validation, expected revision, idempotency), [`subscription`]
 //! (catch-up subscriptions over any store), [`memory`] (a non-durable store for
-//! tests), `embedded` (the default store in a data directory), `conformance`
+//! tests), `embedded` (the default store in a data directory), `postgres` (the
+//! PostgreSQL store, behind the default `postgres` feature), `conformance`
 //! (the shared suite, behind the `conformance` feature).
 
 #[cfg(feature = "conformance")]
@@ -22,6 +23,8 @@ pub mod conformance;
 pub mod error;
 pub mod log;
 pub mod memory;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod rules;
 pub mod subscription;
 pub mod types;

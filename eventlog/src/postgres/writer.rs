@@ -1,0 +1,225 @@
+//! The writer task: application-level group commit.
+//!
+//! Appends queue on a channel. The one writer task of a [`PostgresLog`](super::PostgresLog)
+//! takes everything waiting (up to a bound), runs it as one transaction with the
+//! [`append`](super::append) protocol, commits once, and answers each caller.
+//! While one group commits the next one gathers, so under load each commit
+//! carries many appends; alone, an append is one short transaction.
+//!
+//! Failures: a database error (a unique violation from a racing node, a
+//! deadlock) aborts the group, which is then retried one append per
+//! transaction, so one append's problem never fails the others. A lost
+//! connection answers [`AppendError::Unavailable`] to every append of the
+//! group: nothing of it is visible unless COMMIT got through, and a retry with
+//! the same event ids is idempotent either way.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use deadpool_postgres::Pool;
+use futures::future::BoxFuture;
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::append::{self, AppendStatements, Decision, Request};
+use crate::error::AppendError;
+use crate::types::{AppendOutcome, Position};
+
+/// Called with the group's transaction open, just before COMMIT; `false` rolls
+/// the group back. For tests that delay or abort commits.
+#[doc(hidden)]
+pub type PreCommitHook = Arc<dyn Fn() -> BoxFuture<'static, bool> + Send + Sync>;
+
+/// Most appends in one group.
+const MAX_GROUP_APPENDS: usize = 512;
+/// Most events in one group (a single larger append still goes alone).
+const MAX_GROUP_EVENTS: usize = 20_000;
+
+pub(crate) struct Job {
+    pub request: Request,
+    pub reply: oneshot::Sender<Result<AppendOutcome, AppendError>>,
+}
+
+pub(crate) struct Writer {
+    pub pool: Pool,
+    pub head: Arc<watch::Sender<Option<Position>>>,
+    pub hook: Arc<Mutex<Option<PreCommitHook>>>,
+}
+
+impl Writer {
+    pub(crate) async fn run(self, mut rx: mpsc::Receiver<Job>) {
+        let mut waiting: VecDeque<Job> = VecDeque::new();
+        loop {
+            if waiting.is_empty() {
+                match rx.recv().await {
+                    Some(job) => waiting.push_back(job),
+                    None => return,
+                }
+            }
+            while waiting.len() < MAX_GROUP_APPENDS {
+                match rx.try_recv() {
+                    Ok(job) => waiting.push_back(job),
+                    Err(_) => break,
+                }
+            }
+            let mut group = Vec::new();
+            let mut events = 0;
+            while let Some(job) = waiting.front() {
+                let n = job.request.events.len();
+                if !group.is_empty() && events + n > MAX_GROUP_EVENTS {
+                    break;
+                }
+                events += n;
+                group.extend(waiting.pop_front());
+            }
+            let deferred = self.run_group(group).await;
+            for job in deferred.into_iter().rev() {
+                waiting.push_front(job);
+            }
+        }
+    }
+
+    /// Runs one group; returns the jobs deferred to the next group.
+    async fn run_group(&self, jobs: Vec<Job>) -> Vec<Job> {
+        match self.try_group(&jobs).await {
+            Ok(answers) => self.answer(jobs, answers),
+            Err(GroupFailure::Database(e)) if jobs.len() > 1 => {
+                tracing::debug!(error = %e, appends = jobs.len(), "append group failed; retrying one by one");
+                let mut deferred = Vec::new();
+                for job in jobs {
+                    let answers = match self.try_group(std::slice::from_ref(&job)).await {
+                        Ok(a) => a,
+                        Err(f) => vec![Answer::Now(Err(f.into_error()))],
+                    };
+                    deferred.extend(self.answer(vec![job], answers));
+                }
+                deferred
+            }
+            Err(f) => {
+                let msg = f.message();
+                for job in jobs {
+                    let _ = job.reply.send(Err(AppendError::Unavailable(msg.clone())));
+                }
+                Vec::new()
+            }
+        }
+    }
+
+    fn answer(&self, jobs: Vec<Job>, answers: Vec<Answer>) -> Vec<Job> {
+        let mut deferred = Vec::new();
+        for (job, answer) in jobs.into_iter().zip(answers) {
+            match answer {
+                Answer::Now(r) => {
+                    let _ = job.reply.send(r);
+                }
+                Answer::Later => deferred.push(job),
+            }
+        }
+        deferred
+    }
+
+    async fn try_group(&self, jobs: &[Job]) -> Result<Vec<Answer>, GroupFailure> {
+        let client = self
+            .pool
+            .get()
+            .await
+            .map_err(|e| GroupFailure::Connection(format!("no database connection: {e}")))?;
+        let st = AppendStatements::cached(&client)
+            .await
+            .map_err(GroupFailure::from)?;
+        let requests: Vec<&Request> = jobs.iter().map(|j| &j.request).collect();
+        let group = match append::begin_group(&client, &st, &requests).await {
+            Ok(g) => g,
+            Err(e) => {
+                let _ = client.batch_execute("ROLLBACK").await;
+                return Err(e.into());
+            }
+        };
+        let hook = self.hook.lock().ok().and_then(|h| h.clone());
+        let commit = match hook {
+            Some(hook) => hook().await,
+            None => true,
+        };
+        let writes = group.last_position.is_some();
+        let finish = if commit { "COMMIT" } else { "ROLLBACK" };
+        let committed = match client.batch_execute(finish).await {
+            Ok(()) => commit,
+            Err(e) if writes => {
+                // The outcome of COMMIT is unknown: the caller retries with the
+                // same ids and idempotency tells.
+                let failure = GroupFailure::from(e);
+                return Ok(group
+                    .decisions
+                    .into_iter()
+                    .map(|d| match d {
+                        Decision::Written(_) => {
+                            Answer::Now(Err(AppendError::Unavailable(failure.message())))
+                        }
+                        Decision::Answered(r) => Answer::Now(r),
+                        Decision::Deferred => Answer::Later,
+                    })
+                    .collect());
+            }
+            Err(_) => commit,
+        };
+        if committed && let Some(last) = group.last_position {
+            // Commit order is position order, so everything up to `last` is
+            // committed now.
+            self.head.send_if_modified(|h| {
+                let moved = *h < Some(last);
+                if moved {
+                    *h = Some(last);
+                }
+                moved
+            });
+        }
+        Ok(group
+            .decisions
+            .into_iter()
+            .map(|d| match d {
+                Decision::Written(o) if committed => Answer::Now(Ok(o)),
+                Decision::Written(_) => Answer::Now(Err(AppendError::Unavailable(
+                    "the append transaction was rolled back before commit".into(),
+                ))),
+                Decision::Answered(r) => Answer::Now(r),
+                Decision::Deferred => Answer::Later,
+            })
+            .collect())
+    }
+}
+
+enum Answer {
+    Now(Result<AppendOutcome, AppendError>),
+    Later,
+}
+
+/// Why a group failed as a whole.
+enum GroupFailure {
+    /// The server refused the transaction (constraint race, deadlock, timeout):
+    /// worth retrying the appends one by one.
+    Database(tokio_postgres::Error),
+    /// The connection is gone or could not be had.
+    Connection(String),
+}
+
+impl From<tokio_postgres::Error> for GroupFailure {
+    fn from(e: tokio_postgres::Error) -> Self {
+        if e.as_db_error().is_some() && !e.is_closed() {
+            GroupFailure::Database(e)
+        } else {
+            GroupFailure::Connection(format!("lost the database connection: {e}"))
+        }
+    }
+}
+
+impl GroupFailure {
+    fn message(&self) -> String {
+        match self {
+            GroupFailure::Database(e) => format!("append transaction failed: {e}"),
+            GroupFailure::Connection(m) => m.clone(),
+        }
+    }
+
+    fn into_error(self) -> AppendError {
+        AppendError::Unavailable(self.message())
+    }
+}
