@@ -14,12 +14,13 @@
 //! operation kind), [`log`] (the trait), [`rules`] (the append rules every store
 //! applies: validation, expected revision, idempotency), [`subscription`]
 //! (catch-up subscriptions over any store), [`memory`] (a non-durable store for
-//! tests), `embedded` (the default store in a data directory), `postgres` (the
+//! tests), [`embedded`] (the default store in a data directory), `postgres` (the
 //! PostgreSQL store, behind the default `postgres` feature), `conformance`
 //! (the shared suite, behind the `conformance` feature).
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod embedded;
 pub mod error;
 pub mod log;
 pub mod memory;
@@ -29,6 +30,7 @@ pub mod rules;
 pub mod subscription;
 pub mod types;
 
+pub use embedded::EmbeddedLog;
 pub use error::{AppendError, OpenError, ReadError};
 pub use log::EventLog;
 pub use memory::MemoryLog;
