@@ -20,8 +20,11 @@ use super::model::{
 };
 
 event_enum! {
-    /// An event of a room stream. Type names are the variant names.
-    #[derive(Clone, Debug, PartialEq)]
+    /// An event of a room stream. Type names are the variant names. Its serde
+    /// form (`{"type": …, "data": …}`) is for people and exports (replay,
+    /// audits); the log stores each payload on its own (see [`crate::codec`]).
+    #[derive(Clone, Debug, PartialEq, Serialize)]
+    #[serde(tag = "type", content = "data")]
     pub enum RoomEvent {
         RoomCreated(RoomCreated) = 1,
         RoomUpdated(RoomUpdated) = 1,
