@@ -22,6 +22,7 @@ pub mod executor;
 pub mod history;
 pub mod live;
 pub mod runner;
+pub mod webhooks;
 
 pub use codec::{DecodeFailure, decode_event};
 pub use engine::Engine;

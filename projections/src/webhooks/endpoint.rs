@@ -1,0 +1,498 @@
+//! Webhook endpoints: per-workspace configuration and signing secrets, kept in
+//! `<dir>/endpoints.json` (mode 0600, atomic rewrite), never in the log.
+//!
+//! ```text
+//! let store = EndpointStore::open(data_dir.join("webhooks"))?;
+//! let (endpoint, secret) = store.create(&workspace, spec, now, &policy)?; // secret shown once
+//! store.rotate(&workspace, &id, overlap, now)?;                         // old secret kept for `overlap`
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::RwLock;
+
+use caucus_domain::{Timestamp, WorkspaceId};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+
+use super::payload::{STANDARD_TYPES, is_known_type};
+use super::policy::{PolicyError, UrlPolicy, check_headers};
+use super::signer::SigningSecret;
+
+/// The file, inside the webhooks directory, that holds the endpoints.
+pub const FILE_NAME: &str = "endpoints.json";
+/// Most endpoints per workspace.
+pub const MAX_ENDPOINTS_PER_WORKSPACE: usize = 20;
+/// Default overlap of a secret rotation: 24 h.
+pub const DEFAULT_OVERLAP_SECONDS: i64 = 86_400;
+
+/// A signing secret with its validity.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredSecret {
+    pub secret: SigningSecret,
+    pub created_at: Timestamp,
+    /// Set when a newer secret replaced it: it signs until then.
+    pub expires_at: Option<Timestamp>,
+}
+
+/// One endpoint.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Endpoint {
+    /// 24 hex characters.
+    pub id: String,
+    pub workspace_id: WorkspaceId,
+    pub url: String,
+    pub description: String,
+    /// Sent as-is with every request.
+    pub headers: BTreeMap<String, String>,
+    /// `None` = every standard 100ms type; otherwise exactly these.
+    pub events: Option<Vec<String>>,
+    /// Newest first.
+    pub secrets: Vec<StoredSecret>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Header values are often shared secrets (100ms's scheme): names only.
+        f.debug_struct("Endpoint")
+            .field("id", &self.id)
+            .field("workspace_id", &self.workspace_id)
+            .field("url", &self.url)
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .field("events", &self.events)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Endpoint {
+    /// Whether this endpoint receives webhooks of type `t`.
+    pub fn wants(&self, t: &str) -> bool {
+        match &self.events {
+            None => STANDARD_TYPES.contains(&t),
+            Some(list) => list.iter().any(|e| e == t),
+        }
+    }
+
+    /// The secrets that sign a request sent at `now`, newest first.
+    pub fn signing_secrets(&self, now: Timestamp) -> impl Iterator<Item = &SigningSecret> {
+        self.secrets
+            .iter()
+            .filter(move |s| s.expires_at.is_none_or(|e| e > now))
+            .map(|s| &s.secret)
+    }
+}
+
+/// What a caller sets on an endpoint; `None` = unchanged on update.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EndpointSpec {
+    pub url: Option<String>,
+    pub description: Option<String>,
+    pub headers: Option<BTreeMap<String, String>>,
+    /// `Some(None)` clears the filter (every standard type).
+    pub events: Option<Option<Vec<String>>>,
+}
+
+/// Why an endpoint operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EndpointError {
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    #[error("unknown webhook type {0:?}")]
+    UnknownType(String),
+    #[error("url is required")]
+    MissingUrl,
+    #[error("at most {MAX_ENDPOINTS_PER_WORKSPACE} endpoints per workspace")]
+    TooMany,
+    #[error("webhook endpoint not found")]
+    NotFound,
+    #[error("i/o error on {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} is not a valid endpoint file: {reason}")]
+    Corrupt { path: PathBuf, reason: String },
+}
+
+#[derive(Default, Serialize, Deserialize)]
+struct File {
+    endpoints: Vec<Endpoint>,
+}
+
+/// The endpoints of one data directory, cached in memory.
+#[derive(Debug)]
+pub struct EndpointStore {
+    /// `None` for a store held in memory only.
+    path: Option<PathBuf>,
+    endpoints: RwLock<Vec<Endpoint>>,
+}
+
+impl EndpointStore {
+    /// Opens (creating the directory if needed) the endpoint file in `dir`.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Self, EndpointError> {
+        let dir = dir.as_ref();
+        std::fs::create_dir_all(dir).map_err(|source| EndpointError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let path = dir.join(FILE_NAME);
+        let endpoints = match std::fs::read(&path) {
+            Ok(bytes) => {
+                serde_json::from_slice::<File>(&bytes)
+                    .map_err(|e| EndpointError::Corrupt {
+                        path: path.clone(),
+                        reason: e.to_string(),
+                    })?
+                    .endpoints
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(source) => return Err(EndpointError::Io { path, source }),
+        };
+        Ok(Self {
+            path: Some(path),
+            endpoints: RwLock::new(endpoints),
+        })
+    }
+
+    /// A store that writes nothing (tests).
+    pub fn in_memory() -> Self {
+        Self {
+            path: None,
+            endpoints: RwLock::new(Vec::new()),
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Vec<Endpoint>> {
+        self.endpoints.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Every endpoint of every workspace.
+    pub fn all(&self) -> Vec<Endpoint> {
+        self.read().clone()
+    }
+
+    /// The endpoints of one workspace, in creation order.
+    pub fn list(&self, workspace: &WorkspaceId) -> Vec<Endpoint> {
+        self.read()
+            .iter()
+            .filter(|e| &e.workspace_id == workspace)
+            .cloned()
+            .collect()
+    }
+
+    /// One endpoint of `workspace` (another workspace's reads as absent).
+    pub fn get(&self, workspace: &WorkspaceId, id: &str) -> Option<Endpoint> {
+        self.read()
+            .iter()
+            .find(|e| e.id == id && &e.workspace_id == workspace)
+            .cloned()
+    }
+
+    /// One endpoint by id alone (the delivery side).
+    pub fn by_id(&self, id: &str) -> Option<Endpoint> {
+        self.read().iter().find(|e| e.id == id).cloned()
+    }
+
+    /// Creates an endpoint with a new secret; returns it and the secret.
+    pub fn create(
+        &self,
+        workspace: &WorkspaceId,
+        spec: EndpointSpec,
+        now: Timestamp,
+        policy: &UrlPolicy,
+    ) -> Result<(Endpoint, SigningSecret), EndpointError> {
+        let url = spec.url.clone().ok_or(EndpointError::MissingUrl)?;
+        let secret = SigningSecret::generate();
+        let mut endpoint = Endpoint {
+            id: random_hex(12),
+            workspace_id: workspace.clone(),
+            url,
+            description: String::new(),
+            headers: BTreeMap::new(),
+            events: None,
+            secrets: vec![StoredSecret {
+                secret: secret.clone(),
+                created_at: now,
+                expires_at: None,
+            }],
+            created_at: now,
+            updated_at: now,
+        };
+        apply_spec(&mut endpoint, spec, policy)?;
+        self.mutate(|all| {
+            if all.iter().filter(|e| &e.workspace_id == workspace).count()
+                >= MAX_ENDPOINTS_PER_WORKSPACE
+            {
+                return Err(EndpointError::TooMany);
+            }
+            all.push(endpoint.clone());
+            Ok(())
+        })?;
+        Ok((endpoint, secret))
+    }
+
+    /// Changes the fields `spec` sets.
+    pub fn update(
+        &self,
+        workspace: &WorkspaceId,
+        id: &str,
+        spec: EndpointSpec,
+        now: Timestamp,
+        policy: &UrlPolicy,
+    ) -> Result<Endpoint, EndpointError> {
+        self.mutate(|all| {
+            let e = find(all, workspace, id)?;
+            let mut next = e.clone();
+            apply_spec(&mut next, spec, policy)?;
+            next.updated_at = now;
+            *e = next.clone();
+            Ok(next)
+        })
+    }
+
+    /// Deletes an endpoint.
+    pub fn delete(&self, workspace: &WorkspaceId, id: &str) -> Result<(), EndpointError> {
+        self.mutate(|all| {
+            find(all, workspace, id)?;
+            all.retain(|e| e.id != id);
+            Ok(())
+        })
+    }
+
+    /// Adds a new secret; the current ones stay valid for `overlap_seconds`.
+    pub fn rotate(
+        &self,
+        workspace: &WorkspaceId,
+        id: &str,
+        overlap_seconds: i64,
+        now: Timestamp,
+    ) -> Result<SigningSecret, EndpointError> {
+        let secret = SigningSecret::generate();
+        self.mutate(|all| {
+            let e = find(all, workspace, id)?;
+            let until = now.plus_seconds(overlap_seconds.max(0));
+            e.secrets.retain(|s| s.expires_at.is_none_or(|x| x > now));
+            for s in &mut e.secrets {
+                s.expires_at = Some(s.expires_at.map_or(until, |x| x.min(until)));
+            }
+            e.secrets.insert(
+                0,
+                StoredSecret {
+                    secret: secret.clone(),
+                    created_at: now,
+                    expires_at: None,
+                },
+            );
+            e.updated_at = now;
+            Ok(())
+        })?;
+        Ok(secret)
+    }
+
+    /// Runs `f` on the list and, when it succeeds, writes the file.
+    fn mutate<T>(
+        &self,
+        f: impl FnOnce(&mut Vec<Endpoint>) -> Result<T, EndpointError>,
+    ) -> Result<T, EndpointError> {
+        let mut guard = self.endpoints.write().unwrap_or_else(|p| p.into_inner());
+        let mut next = guard.clone();
+        let out = f(&mut next)?;
+        if let Some(path) = &self.path {
+            let file = File {
+                endpoints: next.clone(),
+            };
+            let bytes = serde_json::to_vec_pretty(&file).expect("endpoints serialize");
+            write_private(path, &bytes)?;
+        }
+        *guard = next;
+        Ok(out)
+    }
+}
+
+fn find<'a>(
+    all: &'a mut [Endpoint],
+    workspace: &WorkspaceId,
+    id: &str,
+) -> Result<&'a mut Endpoint, EndpointError> {
+    all.iter_mut()
+        .find(|e| e.id == id && &e.workspace_id == workspace)
+        .ok_or(EndpointError::NotFound)
+}
+
+fn apply_spec(
+    e: &mut Endpoint,
+    spec: EndpointSpec,
+    policy: &UrlPolicy,
+) -> Result<(), EndpointError> {
+    if let Some(url) = spec.url {
+        policy.check_url(&url)?;
+        e.url = url;
+    }
+    if let Some(d) = spec.description {
+        e.description = d;
+    }
+    if let Some(h) = spec.headers {
+        check_headers(&h)?;
+        e.headers = h;
+    }
+    if let Some(events) = spec.events {
+        if let Some(list) = &events
+            && let Some(bad) = list.iter().find(|t| !is_known_type(t))
+        {
+            return Err(EndpointError::UnknownType(bad.clone()));
+        }
+        e.events = events;
+    }
+    Ok(())
+}
+
+/// `n` random bytes as lowercase hex.
+pub fn random_hex(n: usize) -> String {
+    let mut bytes = vec![0u8; n];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Writes `bytes` to `path` atomically with mode 0600: a temporary file in the
+/// same directory, fsynced, renamed over the old one.
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), EndpointError> {
+    let io = |source| EndpointError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let tmp = path.with_extension("tmp");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut f = options.open(&tmp).map_err(io)?;
+    f.write_all(bytes).map_err(io)?;
+    f.sync_all().map_err(io)?;
+    drop(f);
+    std::fs::rename(&tmp, path).map_err(io)?;
+    if let Some(dir) = path.parent()
+        && let Ok(d) = std::fs::File::open(dir)
+    {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ws(n: u8) -> WorkspaceId {
+        format!("{n:024x}").parse().unwrap()
+    }
+
+    fn spec(url: &str) -> EndpointSpec {
+        EndpointSpec {
+            url: Some(url.into()),
+            ..EndpointSpec::default()
+        }
+    }
+
+    #[test]
+    fn endpoints_persist_with_mode_0600_and_stay_in_their_workspace() {
+        let dir = tempfile::tempdir().unwrap();
+        let policy = UrlPolicy::default();
+        let store = EndpointStore::open(dir.path()).unwrap();
+        let (e, secret) = store
+            .create(
+                &ws(1),
+                spec("https://example.com/hook"),
+                Timestamp::EPOCH,
+                &policy,
+            )
+            .unwrap();
+        assert!(secret.expose().starts_with("whsec_"));
+        assert!(!format!("{e:?}").contains(secret.expose()));
+        let path = dir.path().join(FILE_NAME);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let reopened = EndpointStore::open(dir.path()).unwrap();
+        assert_eq!(reopened.get(&ws(1), &e.id), Some(e.clone()));
+        assert_eq!(reopened.get(&ws(2), &e.id), None);
+        assert!(reopened.list(&ws(2)).is_empty());
+        assert!(matches!(
+            reopened.delete(&ws(2), &e.id),
+            Err(EndpointError::NotFound)
+        ));
+    }
+
+    #[test]
+    fn bad_specs_are_refused() {
+        let store = EndpointStore::in_memory();
+        let p = UrlPolicy::default();
+        let t = Timestamp::EPOCH;
+        assert!(
+            store
+                .create(&ws(1), spec("http://127.0.0.1/"), t, &p)
+                .is_err()
+        );
+        assert!(
+            store
+                .create(&ws(1), EndpointSpec::default(), t, &p)
+                .is_err()
+        );
+        let mut s = spec("https://example.com");
+        s.events = Some(Some(vec!["nope".into()]));
+        assert!(matches!(
+            store.create(&ws(1), s, t, &p),
+            Err(EndpointError::UnknownType(_))
+        ));
+        assert!(store.list(&ws(1)).is_empty());
+    }
+
+    #[test]
+    fn rotation_keeps_the_old_secret_for_the_overlap() {
+        let store = EndpointStore::in_memory();
+        let p = UrlPolicy::default();
+        let t0 = Timestamp::from_unix_seconds(1000);
+        let (e, old) = store
+            .create(&ws(1), spec("https://example.com"), t0, &p)
+            .unwrap();
+        let new = store.rotate(&ws(1), &e.id, 60, t0).unwrap();
+        let e = store.get(&ws(1), &e.id).unwrap();
+        let at = |s: i64| {
+            e.signing_secrets(t0.plus_seconds(s))
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(at(10), vec![new.clone(), old]);
+        assert_eq!(at(61), vec![new]);
+    }
+
+    #[test]
+    fn the_filter_defaults_to_the_standard_types() {
+        let store = EndpointStore::in_memory();
+        let p = UrlPolicy::default();
+        let (e, _) = store
+            .create(&ws(1), spec("https://example.com"), Timestamp::EPOCH, &p)
+            .unwrap();
+        assert!(e.wants("peer.join.success"));
+        assert!(!e.wants("caucus.track.add.success"));
+        let s = EndpointSpec {
+            events: Some(Some(vec!["caucus.track.add.success".into()])),
+            ..EndpointSpec::default()
+        };
+        let e = store
+            .update(&ws(1), &e.id, s, Timestamp::EPOCH, &p)
+            .unwrap();
+        assert!(e.wants("caucus.track.add.success"));
+        assert!(!e.wants("peer.join.success"));
+    }
+}
