@@ -9,7 +9,9 @@ use crate::ids::PeerId;
 /// `Peer` actors are checked against their role's permissions and must be joined.
 /// `Server` (the REST API with a management token, or the system itself) bypasses
 /// permission checks, but never the room's rules (role limits, room size, …).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, bincode::Encode, bincode::Decode,
+)]
 pub enum Actor {
     /// A joined peer, acting through signalling.
     Peer(PeerId),

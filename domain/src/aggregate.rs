@@ -30,13 +30,22 @@ pub trait Aggregate {
     /// trusts that the event was produced by `decide` on the state it is given.
     fn evolve(state: Self::State, event: &Self::Event) -> Self::State;
 
-    /// Folds events from the default state.
+    /// `evolve` in place: the same result without moving the state in and out,
+    /// which is what replays of long streams want. Aggregates with large states
+    /// override it with a native in-place version.
+    fn apply(state: &mut Self::State, event: &Self::Event) {
+        *state = Self::evolve(std::mem::take(state), event);
+    }
+
+    /// Folds events from the default state (through [`apply`](Self::apply)).
     fn fold<'a>(events: impl IntoIterator<Item = &'a Self::Event>) -> Self::State
     where
         Self::Event: 'a,
     {
-        events
-            .into_iter()
-            .fold(Self::State::default(), Self::evolve)
+        let mut state = Self::State::default();
+        for e in events {
+            Self::apply(&mut state, e);
+        }
+        state
     }
 }

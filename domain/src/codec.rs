@@ -1,5 +1,10 @@
 //! Event encoding: a stable type name and schema version per event, and the
-//! payload bytes (bincode 2, standard configuration, through serde).
+//! payload bytes (bincode 2, standard configuration).
+//!
+//! Payloads derive bincode's own `Encode`/`Decode`, which write exactly the
+//! bytes bincode's serde path writes for the same types (the golden fixtures
+//! were produced by the serde path and pin this), but decode without serde's
+//! detour and read ids into inline buffers instead of heap strings.
 //!
 //! Each variant's payload struct is encoded on its own, not the whole enum, so
 //! the pair (type name, version) stored in the envelope selects the payload
@@ -7,9 +12,6 @@
 //! has an `upcast` function that turns an old payload into the current variant.
 //! Stored bytes are never rewritten, and every (type, version) ever written has a
 //! golden fixture under `domain/tests/fixtures/`.
-
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 
 /// Why stored bytes could not be turned back into an event.
 ///
@@ -39,8 +41,8 @@ pub trait DomainEvent: Sized {
     fn event_type(&self) -> &'static str;
     /// The schema version of the payload this value encodes to.
     fn schema_version(&self) -> u16;
-    /// The payload bytes (bincode 2 standard config via serde). Infallible: the
-    /// payload types are plain data.
+    /// The payload bytes (bincode 2 standard config; the same bytes as through
+    /// serde). Infallible: the payload types are plain data.
     fn encode(&self) -> Vec<u8>;
     /// The event from its type name, schema version and payload bytes; old
     /// versions are upcast to the current shape.
@@ -48,13 +50,13 @@ pub trait DomainEvent: Sized {
 }
 
 /// Encodes one payload struct.
-pub(crate) fn encode_payload<T: Serialize>(payload: &T) -> Vec<u8> {
-    bincode::serde::encode_to_vec(payload, bincode::config::standard())
+pub(crate) fn encode_payload<T: bincode::Encode>(payload: &T) -> Vec<u8> {
+    bincode::encode_to_vec(payload, bincode::config::standard())
         .expect("domain payloads are plain data and always encode")
 }
 
 /// Decodes one payload struct, requiring every byte to be used.
-pub(crate) fn decode_payload<T: DeserializeOwned>(
+pub(crate) fn decode_payload<T: bincode::Decode<()>>(
     event_type: &str,
     version: u16,
     bytes: &[u8],
@@ -64,9 +66,8 @@ pub(crate) fn decode_payload<T: DeserializeOwned>(
         version,
         reason,
     };
-    let (value, used) =
-        bincode::serde::decode_from_slice::<T, _>(bytes, bincode::config::standard())
-            .map_err(|e| malformed(e.to_string()))?;
+    let (value, used) = bincode::decode_from_slice::<T, _>(bytes, bincode::config::standard())
+        .map_err(|e| malformed(e.to_string()))?;
     if used != bytes.len() {
         return Err(malformed(format!(
             "{} trailing bytes after the payload",

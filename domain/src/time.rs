@@ -10,7 +10,19 @@ use serde::{Deserialize, Serialize};
 /// pure and replays are exact. Microseconds match the event log's
 /// `recorded_at_us`.
 #[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    bincode::Encode,
+    bincode::Decode,
 )]
 #[serde(transparent)]
 pub struct Timestamp(i64);

@@ -80,7 +80,7 @@ impl RoomEvent {
 }
 
 /// The room was created (enabled) with a snapshot of its template's roles.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct RoomCreated {
     pub room_id: RoomId,
     pub workspace_id: WorkspaceId,
@@ -93,7 +93,7 @@ pub struct RoomCreated {
 }
 
 /// Some room fields changed; `None` = unchanged.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct RoomUpdated {
     pub name: Option<String>,
     pub description: Option<String>,
@@ -103,20 +103,20 @@ pub struct RoomUpdated {
 }
 
 /// The room accepts joins again.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct RoomEnabled {
     pub at: Timestamp,
 }
 
 /// The room accepts no new joins.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct RoomDisabled {
     pub at: Timestamp,
 }
 
 /// A session opened (the first peer is joining); `roles` is the room's role
 /// snapshot from now on.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct SessionOpened {
     pub session_id: SessionId,
     pub template_id: TemplateId,
@@ -125,7 +125,7 @@ pub struct SessionOpened {
 }
 
 /// The session closed; every peer has left.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct SessionClosed {
     pub session_id: SessionId,
     pub reason: SessionCloseReason,
@@ -134,7 +134,7 @@ pub struct SessionClosed {
 }
 
 /// A peer joined the session.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct PeerJoined {
     pub peer_id: PeerId,
     pub session_id: SessionId,
@@ -146,7 +146,7 @@ pub struct PeerJoined {
 }
 
 /// A peer left; its tracks and pending requests are gone with it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct PeerLeft {
     pub peer_id: PeerId,
     pub session_id: SessionId,
@@ -159,7 +159,7 @@ pub struct PeerLeft {
 }
 
 /// A peer's name and/or metadata changed; `None` = unchanged.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct PeerUpdated {
     pub peer_id: PeerId,
     pub name: Option<String>,
@@ -169,7 +169,7 @@ pub struct PeerUpdated {
 }
 
 /// A peer published a track.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct TrackPublished {
     pub peer_id: PeerId,
     pub track_id: TrackId,
@@ -182,7 +182,7 @@ pub struct TrackPublished {
 }
 
 /// A track was unpublished.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct TrackUnpublished {
     pub peer_id: PeerId,
     pub track_id: TrackId,
@@ -191,7 +191,7 @@ pub struct TrackUnpublished {
 }
 
 /// A track was muted, by its owner or remotely.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct TrackMuted {
     pub peer_id: PeerId,
     pub track_id: TrackId,
@@ -200,7 +200,7 @@ pub struct TrackMuted {
 }
 
 /// A track was unmuted by its owner.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct TrackUnmuted {
     pub peer_id: PeerId,
     pub track_id: TrackId,
@@ -208,7 +208,7 @@ pub struct TrackUnmuted {
 }
 
 /// Someone asked a peer to unmute a track; nothing changes until it consents.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct TrackUnmuteRequested {
     pub peer_id: PeerId,
     pub track_id: TrackId,
@@ -217,7 +217,7 @@ pub struct TrackUnmuteRequested {
 }
 
 /// Someone asked a peer to take a role; the peer accepts with `token`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct RoleChangeRequested {
     pub peer_id: PeerId,
     pub role: RoleName,
@@ -229,7 +229,7 @@ pub struct RoleChangeRequested {
 /// A peer's role changed. Tracks the new role may not publish were unpublished
 /// just before (`TrackUnpublished { reason: RoleChanged }`); pending requests
 /// to the peer are dropped.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct RoleChanged {
     pub peer_id: PeerId,
     pub from: RoleName,
@@ -244,7 +244,7 @@ pub struct RoleChanged {
 }
 
 /// Someone ended the session; the peers' `PeerLeft` and `SessionClosed` follow.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct RoomEnded {
     pub session_id: SessionId,
     pub by: Actor,
@@ -254,7 +254,7 @@ pub struct RoomEnded {
 }
 
 /// A message was sent.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct MessageBroadcast {
     pub message_id: MessageId,
     pub session_id: SessionId,

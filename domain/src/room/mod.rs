@@ -41,4 +41,8 @@ impl Aggregate for Room {
     fn evolve(state: RoomState, event: &RoomEvent) -> RoomState {
         evolve(state, event)
     }
+
+    fn apply(state: &mut RoomState, event: &RoomEvent) {
+        apply(state, event)
+    }
 }

@@ -25,7 +25,7 @@ pub const MAX_LARGE_ROOM_SIZE: u32 = 20_000;
 pub const MAX_MESSAGE_BYTES: usize = 4_096;
 
 /// A room's own settings (100ms room object fields).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct RoomSettings {
     /// Most peers at once; `0` = no limit beyond the platform's.
     pub size: u32,
@@ -53,14 +53,14 @@ impl Default for RoomSettings {
 /// The decider never reads another stream: whoever sends the command (the API or
 /// the executor) loads the template and passes its roles in. The snapshot is
 /// taken at room creation, on room update, and when a session opens.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct TemplateSnapshot {
     pub template_id: TemplateId,
     pub roles: Roles,
 }
 
 /// The room itself.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct RoomInfo {
     pub id: RoomId,
     pub workspace_id: WorkspaceId,
@@ -77,14 +77,25 @@ pub struct RoomInfo {
 }
 
 /// The open session.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct Session {
     pub id: SessionId,
     pub started_at: Timestamp,
 }
 
 /// Audio or video.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    bincode::Encode,
+    bincode::Decode,
+)]
 pub enum TrackKind {
     #[serde(rename = "audio")]
     Audio,
@@ -93,7 +104,18 @@ pub enum TrackKind {
 }
 
 /// Where a track comes from (100ms `source`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    bincode::Encode,
+    bincode::Decode,
+)]
 pub enum TrackSource {
     /// Microphone or camera.
     #[serde(rename = "regular")]
@@ -118,7 +140,7 @@ pub fn publish_kind(kind: TrackKind, source: TrackSource) -> PublishKind {
 }
 
 /// A published track.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct Track {
     pub id: TrackId,
     pub stream_id: StreamId,
@@ -137,7 +159,7 @@ impl Track {
 }
 
 /// A polite role-change request waiting for the target's consent.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct RoleChangeRequest {
     pub token: RequestToken,
     pub role: RoleName,
@@ -146,7 +168,7 @@ pub struct RoleChangeRequest {
 }
 
 /// A joined peer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct Peer {
     pub id: PeerId,
     pub user_id: UserId,
@@ -166,7 +188,18 @@ pub struct Peer {
 }
 
 /// Why a peer left (100ms `peer.leave.success` `reason`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    bincode::Encode,
+    bincode::Decode,
+)]
 pub enum LeaveReason {
     #[serde(rename = "client request")]
     ClientRequest,
@@ -196,7 +229,18 @@ impl LeaveReason {
 }
 
 /// Why a session closed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    bincode::Encode,
+    bincode::Decode,
+)]
 pub enum SessionCloseReason {
     LastPeerLeft,
     RoomEnded,
@@ -204,7 +248,18 @@ pub enum SessionCloseReason {
 }
 
 /// Why a track was unpublished.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    bincode::Encode,
+    bincode::Decode,
+)]
 pub enum UnpublishReason {
     /// The owner stopped it.
     ClientRequest,
@@ -213,7 +268,7 @@ pub enum UnpublishReason {
 }
 
 /// Who receives a broadcast message.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub enum Recipients {
     /// Every peer in the session.
     Everyone,

@@ -10,7 +10,9 @@ use crate::template::Role;
 use super::model::{Peer, RoomInfo, Session};
 
 /// Running totals over the room's life.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode,
+)]
 pub struct Counters {
     pub sessions_opened: u64,
     pub peers_joined: u64,
@@ -24,7 +26,9 @@ pub struct Counters {
 /// role is in `room.roles`; per-role counts stay within `maxPeerCount` (checked
 /// at join, role change and role snapshot update); every track is one its owner's
 /// role may publish.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(
+    Clone, Debug, Default, PartialEq, Serialize, Deserialize, bincode::Encode, bincode::Decode,
+)]
 pub struct RoomState {
     pub room: Option<RoomInfo>,
     pub session: Option<Session>,

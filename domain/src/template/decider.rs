@@ -15,7 +15,7 @@ use super::validate::{
 };
 
 /// A template as its stream defines it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct TemplateInfo {
     pub id: TemplateId,
     pub workspace_id: WorkspaceId,

@@ -43,7 +43,7 @@ impl TemplateEvent {
 }
 
 /// The template was created.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct TemplateCreated {
     pub id: TemplateId,
     pub workspace_id: WorkspaceId,
@@ -55,7 +55,7 @@ pub struct TemplateCreated {
 }
 
 /// The whole template was overwritten; fields hold the resulting values.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct TemplateUpdated {
     pub name: String,
     pub roles: Roles,
@@ -65,28 +65,28 @@ pub struct TemplateUpdated {
 }
 
 /// A role was created or replaced.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct RoleUpserted {
     pub role: Role,
     pub at: Timestamp,
 }
 
 /// A role was deleted.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct RoleDeleted {
     pub role: RoleName,
     pub at: Timestamp,
 }
 
 /// The settings were replaced.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct SettingsUpdated {
     pub settings: TemplateSettings,
     pub at: Timestamp,
 }
 
 /// The destinations were replaced.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct DestinationsUpdated {
     pub destinations: JsonText,
     pub at: Timestamp,

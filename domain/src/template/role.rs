@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::ids::RoleName;
 
 /// One role of a template.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 #[serde(rename_all = "camelCase")]
 pub struct Role {
     /// Must equal the key under which the role is stored.
@@ -62,7 +62,20 @@ impl Role {
 }
 
 /// What may be published, the names used in `publishParams.allowed`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    bincode::Encode,
+    bincode::Decode,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum PublishKind {
     Audio,
@@ -90,7 +103,9 @@ impl std::fmt::Display for PublishKind {
 }
 
 /// `publishParams`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(
+    Clone, Debug, Default, PartialEq, Serialize, Deserialize, bincode::Encode, bincode::Decode,
+)]
 #[serde(rename_all = "camelCase")]
 pub struct PublishParams {
     /// A subset of audio, video, screen, simulcast.
@@ -108,7 +123,7 @@ pub struct PublishParams {
 }
 
 /// `publishParams.audio`: bitRate 16–128 kbps (default 32), codec `opus`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 #[serde(rename_all = "camelCase")]
 pub struct AudioParams {
     #[serde(default = "AudioParams::default_bit_rate")]
@@ -137,7 +152,7 @@ impl Default for AudioParams {
 
 /// `publishParams.video`: bitRate 30–2000 (256), codec `vp8`, frameRate 1–30
 /// (25), width 50–1920 (320), height 50–1080 (180).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 #[serde(rename_all = "camelCase")]
 pub struct VideoParams {
     #[serde(default = "VideoParams::default_bit_rate")]
@@ -185,7 +200,7 @@ impl Default for VideoParams {
 
 /// `publishParams.screen`: bitRate ≥ 500 (1024), codec `vp8`, frameRate 1–30
 /// (10), width 480–1920 (1280), height 270–1080 (720).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 #[serde(rename_all = "camelCase")]
 pub struct ScreenParams {
     #[serde(default = "ScreenParams::default_bit_rate")]
@@ -228,7 +243,9 @@ impl Default for ScreenParams {
 }
 
 /// `publishParams.simulcast`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(
+    Clone, Debug, Default, PartialEq, Serialize, Deserialize, bincode::Encode, bincode::Decode,
+)]
 #[serde(rename_all = "camelCase")]
 pub struct SimulcastParams {
     #[serde(default)]
@@ -239,7 +256,9 @@ pub struct SimulcastParams {
 
 /// `{layers: [...]}`: at most 3; the first is `rid f` at scale 1; scale strictly
 /// increases and rid strictly decreases (f > h > q).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(
+    Clone, Debug, Default, PartialEq, Serialize, Deserialize, bincode::Encode, bincode::Decode,
+)]
 #[serde(rename_all = "camelCase")]
 pub struct SimulcastLayers {
     #[serde(default)]
@@ -247,7 +266,7 @@ pub struct SimulcastLayers {
 }
 
 /// One simulcast layer.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 #[serde(rename_all = "camelCase")]
 pub struct SimulcastLayer {
     pub rid: Rid,
@@ -260,7 +279,18 @@ pub struct SimulcastLayer {
 }
 
 /// A simulcast layer id: full, half, quarter. Ordered f > h > q.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    bincode::Encode,
+    bincode::Decode,
+)]
 pub enum Rid {
     #[serde(rename = "f")]
     F,
@@ -282,7 +312,7 @@ impl Rid {
 }
 
 /// `subscribeParams`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 #[serde(rename_all = "camelCase")]
 pub struct SubscribeParams {
     /// Roles whose tracks this role receives. May name roles not (yet) in the
@@ -312,7 +342,7 @@ impl Default for SubscribeParams {
 }
 
 /// `subscribeParams.subscribeDegradation`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 #[serde(rename_all = "camelCase")]
 pub struct SubscribeDegradation {
     /// 1–100 (default 50).
@@ -350,7 +380,7 @@ impl Default for SubscribeDegradation {
 
 /// `permissions`. Everything defaults to false except the three recording and
 /// streaming permissions, which default to true.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 #[serde(rename_all = "camelCase")]
 pub struct Permissions {
     #[serde(default)]
@@ -400,7 +430,18 @@ impl Default for Permissions {
 }
 
 /// A permission a command may need, named as in `permissions`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    bincode::Encode,
+    bincode::Decode,
+)]
 pub enum Permission {
     EndRoom,
     RemoveOthers,

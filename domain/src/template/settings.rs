@@ -12,7 +12,19 @@ use super::role::Role;
 pub type Roles = BTreeMap<RoleName, Role>;
 
 /// A media region. `auto` lets the platform choose (for a room: the template's).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    bincode::Encode,
+    bincode::Decode,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Region {
     In,
@@ -23,7 +35,9 @@ pub enum Region {
 }
 
 /// `settings` of a template.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode,
+)]
 #[serde(rename_all = "camelCase")]
 pub struct TemplateSettings {
     #[serde(default)]
@@ -39,7 +53,9 @@ pub struct TemplateSettings {
 /// 100ms puts upload `credentials` here. Secrets never enter the event log, so
 /// the domain has no field for them: the API keeps credentials in its secret
 /// store and shows them write-only.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode,
+)]
 #[serde(rename_all = "camelCase")]
 pub struct RecordingSettings {
     /// Deprecated in 100ms (SFU composite recording); kept for compatibility.
@@ -50,7 +66,7 @@ pub struct RecordingSettings {
 }
 
 /// Where recordings go, without credentials.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 pub struct UploadTarget {
     /// `s3`, `gs`, `oss` or `azure`.
     #[serde(rename = "type")]
@@ -64,7 +80,7 @@ pub struct UploadTarget {
 }
 
 /// `settings.roomState`: periodic room-state messages to peers with `sendRoomState`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 #[serde(rename_all = "camelCase")]
 pub struct RoomStateSettings {
     /// Seconds, a multiple of 5 in 5–3600 (default 5).
@@ -100,7 +116,9 @@ impl Default for RoomStateSettings {
 /// Opaque JSON text for parts the engine does not interpret (`destinations`,
 /// `plugins`). The domain has no JSON dependency at run time: the API parses and
 /// validates the text, and the domain only stores it. Serializes as a string.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, bincode::Encode, bincode::Decode,
+)]
 #[serde(transparent)]
 pub struct JsonText(pub String);
 
