@@ -10,8 +10,11 @@ use super::role::Role;
 use super::settings::{JsonText, Roles, TemplateSettings};
 
 event_enum! {
-    /// An event of a template stream. Type names are the variant names.
-    #[derive(Clone, Debug, PartialEq)]
+    /// An event of a template stream. Type names are the variant names. Its
+    /// serde form (`{"type": …, "data": …}`) is for people and exports; the log
+    /// stores each payload on its own (see [`crate::codec`]).
+    #[derive(Clone, Debug, PartialEq, Serialize)]
+    #[serde(tag = "type", content = "data")]
     pub enum TemplateEvent {
         TemplateCreated(TemplateCreated) = 1,
         TemplateUpdated(TemplateUpdated) = 1,

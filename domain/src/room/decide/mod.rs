@@ -1,8 +1,8 @@
 //! `decide`: the events a room command produces, or why it is refused.
 //!
-//! Split by concern: [`rooms`] (create, update, enable, disable, end, tick),
-//! [`peers`] (join, leave, update, remove, messages), [`tracks`] (publish,
-//! mute, remote mute), [`roles`] (role change request, accept, force). This
+//! Split by concern: `rooms` (create, update, enable, disable, end, tick),
+//! `peers` (join, leave, update, remove, messages), `tracks` (publish,
+//! mute, remote mute), `roles` (role change request, accept, force). This
 //! module holds the checks they share.
 
 mod peers;
