@@ -27,7 +27,6 @@ pub struct FrameLoc {
     pub len: u32,
 }
 
-#[derive(Debug)]
 pub struct Index {
     frames: Vec<FrameLoc>,
     streams: HashMap<StreamName, Vec<u64>>,
@@ -37,6 +36,17 @@ pub struct Index {
     cache: VecDeque<RecordedEvent>,
     cache_bytes: usize,
     cache_limit: usize,
+}
+
+impl std::fmt::Debug for Index {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Index")
+            .field("frames", &self.frames.len())
+            .field("streams", &self.streams.len())
+            .field("next_position", &self.next_position)
+            .field("cached", &self.cache.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Approximate memory an event holds in the cache.

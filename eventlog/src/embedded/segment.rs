@@ -88,6 +88,9 @@ pub fn check_header(path: &Path, h: &[u8]) -> Result<u64, OpenError> {
     if version == 0 {
         return Err(corrupt("segment format version 0"));
     }
+    if h[12..16] != [0; 4] || h[28..32] != [0; 4] {
+        return Err(corrupt("unknown segment flags"));
+    }
     let mut base = [0u8; 8];
     base.copy_from_slice(&h[16..24]);
     Ok(u64::from_le_bytes(base))
