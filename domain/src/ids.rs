@@ -15,6 +15,12 @@
 //!
 //! [`RoleName`] (1–100 of `A-Z a-z 0-9 _ -`) and [`UserId`] (1–256 characters, any
 //! text without control characters) are names chosen by the customer.
+//!
+//! Representation: ids up to 38 bytes (every ObjectId, UUID and braced UUID)
+//! live inline, so decoding, cloning and comparing them never touches the heap;
+//! longer ones are boxed. Serde sees a plain string; the bincode form is the
+//! same bytes as a serde string (varint length, UTF-8), decoded straight from
+//! the input slice.
 
 use std::fmt;
 use std::str::FromStr;

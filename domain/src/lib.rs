@@ -13,7 +13,8 @@
 //!
 //! Reading back, `RoomEvent::decode(type, version, bytes)` restores the event,
 //! upcasting old schema versions. The [`Aggregate`] trait gives an executor the
-//! same four steps for [`Room`] and [`Template`] generically.
+//! same four steps for [`Room`] and [`Template`] generically; its in-place
+//! `apply` (and `fold`, built on it) is the fast path for long replays.
 //!
 //! Layout: [`ids`] (validated newtype ids), [`time`] ([`Timestamp`], µs since
 //! the epoch), [`actor`] (who acts: a peer or the server), [`template`] (roles
