@@ -86,7 +86,7 @@ fn parse_url(url: &str) -> Result<tokio_postgres::Config, OpenError> {
 }
 
 /// Where a config points, for messages (never the password).
-fn describe(config: &tokio_postgres::Config) -> String {
+fn target(config: &tokio_postgres::Config) -> String {
     let host = match config.get_hosts().first() {
         Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
         #[cfg(unix)]
@@ -106,7 +106,7 @@ async fn connect_one(config: &tokio_postgres::Config) -> Result<tokio_postgres::
     let (client, connection) = config
         .connect(NoTls)
         .await
-        .map_err(|e| OpenError::Connect(format!("{}: {e}", describe(config))))?;
+        .map_err(|e| OpenError::Connect(format!("{}: {}", target(config), describe(&e))))?;
     tokio::spawn(async move {
         if let Err(e) = connection.await {
             tracing::debug!(error = %e, "postgres connection ended");
@@ -156,11 +156,13 @@ impl PostgresLog {
             let client = pool
                 .get()
                 .await
-                .map_err(|e| OpenError::Connect(format!("{}: {e}", describe(&config))))?;
+                .map_err(|e| OpenError::Connect(format!("{}: {e}", target(&config))))?;
             client
                 .query_one(sql::HEAD, &[])
                 .await
-                .map_err(|e| OpenError::Other(format!("cannot read the log head: {e}")))?
+                .map_err(|e| {
+                    OpenError::Other(format!("cannot read the log head: {}", describe(&e)))
+                })?
                 .get(0)
         };
         let head = Arc::new(watch::channel(sql::head_from_next(next)).0);
@@ -208,8 +210,17 @@ impl PostgresLog {
     }
 }
 
+/// An error with its cause: tokio-postgres shows only "db error" for the
+/// server's own errors.
+fn describe(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} {}: {}", db.severity(), db.code().code(), db.message()),
+        None => e.to_string(),
+    }
+}
+
 fn read_err(e: tokio_postgres::Error) -> ReadError {
-    ReadError::Unavailable(e.to_string())
+    ReadError::Unavailable(describe(&e))
 }
 
 fn clamp(n: usize) -> i64 {
@@ -253,8 +264,9 @@ impl EventLog for PostgresLog {
             .await
             .map_err(read_err)?;
         let from = i64::try_from(from_revision).unwrap_or(i64::MAX);
+        let until = from.saturating_add(clamp(max));
         let rows = client
-            .query(&st, &[&stream.as_str(), &from, &clamp(max)])
+            .query(&st, &[&stream.as_str(), &from, &until])
             .await
             .map_err(read_err)?;
         rows.iter().map(sql::decode).collect()
@@ -274,8 +286,9 @@ impl EventLog for PostgresLog {
             .await
             .map_err(read_err)?;
         let after = after.map_or(-1, |p| i64::try_from(p.0).unwrap_or(i64::MAX));
+        let until = after.saturating_add(clamp(max));
         let rows = client
-            .query(&st, &[&after, &clamp(max)])
+            .query(&st, &[&after, &until])
             .await
             .map_err(read_err)?;
         rows.iter().map(sql::decode).collect()
@@ -326,7 +339,7 @@ impl EventLog for PostgresLog {
         client
             .execute(sql::SAVE_CHECKPOINT, &[&consumer, &p])
             .await
-            .map_err(|e| AppendError::Unavailable(e.to_string()))?;
+            .map_err(|e| AppendError::Unavailable(describe(&e)))?;
         Ok(())
     }
 }

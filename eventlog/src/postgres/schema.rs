@@ -36,7 +36,9 @@ const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
 
 /// Brings the schema up to [`SCHEMA_VERSION`]; returns the versions applied.
 pub(crate) async fn migrate(client: &mut Client) -> Result<Vec<u32>, OpenError> {
-    let db = |e: tokio_postgres::Error| OpenError::Other(format!("migration failed: {e}"));
+    let db = |e: tokio_postgres::Error| {
+        OpenError::Other(format!("migration failed: {}", super::describe(&e)))
+    };
     let tx = client.transaction().await.map_err(db)?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
         .await
@@ -57,7 +59,12 @@ pub(crate) async fn migrate(client: &mut Client) -> Result<Vec<u32>, OpenError> 
     let mut applied = Vec::new();
     for m in MIGRATIONS.iter().filter(|m| m.version > found) {
         tx.batch_execute(m.sql).await.map_err(|e| {
-            OpenError::Other(format!("migration {} ({}) failed: {e}", m.version, m.name))
+            OpenError::Other(format!(
+                "migration {} ({}) failed: {}",
+                m.version,
+                m.name,
+                super::describe(&e)
+            ))
         })?;
         tx.execute(
             "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",

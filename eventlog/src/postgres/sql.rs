@@ -1,5 +1,7 @@
 //! The SQL the store runs, and decoding of event rows.
 
+use std::time::{SystemTime, UNIX_EPOCH};
+
 use tokio_postgres::Row;
 
 use crate::error::ReadError;
@@ -20,8 +22,7 @@ RETURNING stream_id, revision";
 
 /// The event columns every read selects, in [`decode`]'s order.
 const COLUMNS: &str = "event_id, stream_id, revision, position, event_type, schema_version, \
-codec, data, actor, correlation_id, causation_id, \
-(extract(epoch FROM recorded_at) * 1000000)::int8";
+codec, data, actor, correlation_id, causation_id, recorded_at";
 
 /// Step 1 too: what is already stored under the group's event ids.
 pub(crate) fn load_ids() -> String {
@@ -53,17 +54,21 @@ WITH head AS (
 )
 SELECT base, pg_notify('caucus_log', (base + $1 - 1)::text) FROM head";
 
+/// Events with `$1 < position <= $2`. Positions are dense, so the range holds
+/// exactly the next `$2 - $1` events; a bounded range also keeps the planner
+/// on the primary key even when its statistics lag behind a growing table.
 pub(crate) fn read_all() -> String {
     format!(
         "SELECT {COLUMNS} FROM events WHERE partition_id = 0 AND position > $1 \
-         ORDER BY position LIMIT $2"
+         AND position <= $2 ORDER BY position"
     )
 }
 
+/// Events of stream `$1` with `$2 <= revision < $3` (dense, like positions).
 pub(crate) fn read_stream() -> String {
     format!(
         "SELECT {COLUMNS} FROM events WHERE stream_id = $1 AND revision >= $2 \
-         ORDER BY revision LIMIT $3"
+         AND revision < $3 ORDER BY revision"
     )
 }
 
@@ -113,6 +118,14 @@ pub(crate) fn decode(row: &Row) -> Result<RecordedEvent, ReadError> {
             correlation_id: row.try_get(9).map_err(get_err)?,
             causation_id: row.try_get(10).map_err(get_err)?,
         },
-        recorded_at_us: row.try_get(11).map_err(get_err)?,
+        recorded_at_us: micros(row.try_get(11).map_err(get_err)?),
     })
+}
+
+/// Microseconds since the Unix epoch (negative before it).
+fn micros(t: SystemTime) -> i64 {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_micros()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_micros()).unwrap_or(i64::MAX),
+    }
 }

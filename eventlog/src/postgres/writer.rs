@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 
 use deadpool_postgres::Pool;
 use futures::future::BoxFuture;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 
 use super::append::{self, AppendStatements, Decision, Request};
 use crate::error::AppendError;
@@ -29,6 +29,10 @@ use crate::types::{AppendOutcome, Position};
 #[doc(hidden)]
 pub type PreCommitHook = Arc<dyn Fn() -> BoxFuture<'static, bool> + Send + Sync>;
 
+/// Groups in flight at once: the next one locks its streams and prepares its
+/// rows while the previous one commits; the head row still orders their
+/// commits.
+const PIPELINE: usize = 2;
 /// Most appends in one group.
 const MAX_GROUP_APPENDS: usize = 512;
 /// Most events in one group (a single larger append still goes alone).
@@ -46,15 +50,37 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
+    /// Runs until every sender is gone and every queued append is answered.
     pub(crate) async fn run(self, mut rx: mpsc::Receiver<Job>) {
+        let this = Arc::new(self);
+        let slots = Arc::new(Semaphore::new(PIPELINE));
+        let (deferred_tx, mut deferred_rx) = mpsc::unbounded_channel::<Vec<Job>>();
         let mut waiting: VecDeque<Job> = VecDeque::new();
+        let mut open = true;
         loop {
-            if waiting.is_empty() {
-                match rx.recv().await {
-                    Some(job) => waiting.push_back(job),
-                    None => return,
+            while let Ok(jobs) = deferred_rx.try_recv() {
+                for job in jobs.into_iter().rev() {
+                    waiting.push_front(job);
                 }
             }
+            if waiting.is_empty() {
+                tokio::select! {
+                    job = rx.recv(), if open => match job {
+                        Some(job) => waiting.push_back(job),
+                        None => open = false,
+                    },
+                    jobs = deferred_rx.recv() => waiting.extend(jobs.into_iter().flatten()),
+                    // Closed and idle: every group has finished.
+                    _ = slots.acquire_many(PIPELINE as u32), if !open => return,
+                }
+                continue;
+            }
+            let Ok(slot) = slots.clone().acquire_owned().await else {
+                return;
+            };
+            // Let the callers just answered queue their next appends, so the
+            // group does not leave one behind for a group of its own.
+            tokio::task::yield_now().await;
             while waiting.len() < MAX_GROUP_APPENDS {
                 match rx.try_recv() {
                     Ok(job) => waiting.push_back(job),
@@ -71,10 +97,14 @@ impl Writer {
                 events += n;
                 group.extend(waiting.pop_front());
             }
-            let deferred = self.run_group(group).await;
-            for job in deferred.into_iter().rev() {
-                waiting.push_front(job);
-            }
+            let (this, deferred_tx) = (this.clone(), deferred_tx.clone());
+            tokio::spawn(async move {
+                let deferred = this.run_group(group).await;
+                if !deferred.is_empty() {
+                    let _ = deferred_tx.send(deferred);
+                }
+                drop(slot);
+            });
         }
     }
 
@@ -82,7 +112,9 @@ impl Writer {
     async fn run_group(&self, jobs: Vec<Job>) -> Vec<Job> {
         match self.try_group(&jobs).await {
             Ok(answers) => self.answer(jobs, answers),
-            Err(GroupFailure::Database(e)) if jobs.len() > 1 => {
+            // Retrying alone also settles a single append that lost a race:
+            // the rerun sees the other node's committed rows.
+            Err(GroupFailure::Database(e)) => {
                 tracing::debug!(error = %e, appends = jobs.len(), "append group failed; retrying one by one");
                 let mut deferred = Vec::new();
                 for job in jobs {
@@ -206,7 +238,10 @@ impl From<tokio_postgres::Error> for GroupFailure {
         if e.as_db_error().is_some() && !e.is_closed() {
             GroupFailure::Database(e)
         } else {
-            GroupFailure::Connection(format!("lost the database connection: {e}"))
+            GroupFailure::Connection(format!(
+                "lost the database connection: {}",
+                super::describe(&e)
+            ))
         }
     }
 }
@@ -214,7 +249,9 @@ impl From<tokio_postgres::Error> for GroupFailure {
 impl GroupFailure {
     fn message(&self) -> String {
         match self {
-            GroupFailure::Database(e) => format!("append transaction failed: {e}"),
+            GroupFailure::Database(e) => {
+                format!("append transaction failed: {}", super::describe(e))
+            }
             GroupFailure::Connection(m) => m.clone(),
         }
     }
