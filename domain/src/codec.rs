@@ -49,6 +49,11 @@ pub trait DomainEvent: Sized {
     fn decode(event_type: &str, version: u16, bytes: &[u8]) -> Result<Self, DecodeError>;
 }
 
+/// Most memory one payload may claim while decoding. bincode allocates a
+/// container from its length prefix; without a limit a corrupt prefix asks for
+/// terabytes and aborts the process. Real payloads are a few kilobytes.
+pub const DECODE_LIMIT: usize = 16 * 1024 * 1024;
+
 /// Encodes one payload struct.
 pub(crate) fn encode_payload<T: bincode::Encode>(payload: &T) -> Vec<u8> {
     bincode::encode_to_vec(payload, bincode::config::standard())
@@ -66,8 +71,9 @@ pub(crate) fn decode_payload<T: bincode::Decode<()>>(
         version,
         reason,
     };
-    let (value, used) = bincode::decode_from_slice::<T, _>(bytes, bincode::config::standard())
-        .map_err(|e| malformed(e.to_string()))?;
+    let config = bincode::config::standard().with_limit::<DECODE_LIMIT>();
+    let (value, used) =
+        bincode::decode_from_slice::<T, _>(bytes, config).map_err(|e| malformed(e.to_string()))?;
     if used != bytes.len() {
         return Err(malformed(format!(
             "{} trailing bytes after the payload",

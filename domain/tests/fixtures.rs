@@ -153,3 +153,65 @@ fn template_decode_rejects_room_types() {
         Err(DecodeError::UnknownType(_))
     ));
 }
+
+#[test]
+fn a_huge_length_prefix_is_malformed_not_an_allocation() {
+    // PeerUpdated: peer id, then `name: Some(String)` whose length claims 1 TiB.
+    let mut bytes = vec![36];
+    bytes.extend_from_slice(b"00000000-0000-4000-8000-000000000001");
+    bytes.push(1);
+    bytes.push(253); // varint marker: a u64 follows
+    bytes.extend_from_slice(&(1u64 << 40).to_le_bytes());
+    let err = RoomEvent::decode("PeerUpdated", 1, &bytes).unwrap_err();
+    assert!(matches!(err, DecodeError::Malformed { .. }), "{err:?}");
+}
+
+#[test]
+fn a_huge_role_count_is_malformed_not_an_allocation() {
+    // RoleDeleted is small; TemplateUpdated starts with a name then a roles map.
+    let mut bytes = vec![1, b'n', 253];
+    bytes.extend_from_slice(&(u64::MAX / 2).to_le_bytes());
+    let err = TemplateEvent::decode("TemplateUpdated", 1, &bytes).unwrap_err();
+    assert!(matches!(err, DecodeError::Malformed { .. }), "{err:?}");
+}
+
+proptest::proptest! {
+    /// Corrupt bytes give an error, never a panic or an abort.
+    #[test]
+    fn decoding_arbitrary_bytes_never_panics(
+        bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256),
+        which in 0usize..24,
+    ) {
+        let all: Vec<_> = RoomEvent::TYPES.iter().chain(TemplateEvent::TYPES).collect();
+        let (t, v) = *all[which % all.len()];
+        let _ = RoomEvent::decode(t, v, &bytes);
+        let _ = TemplateEvent::decode(t, v, &bytes);
+    }
+
+    /// Flipping or cutting bytes of real payloads never panics either.
+    #[test]
+    fn decoding_damaged_fixtures_never_panics(
+        which in 0usize..24,
+        at in 0usize..4096,
+        byte in proptest::prelude::any::<u8>(),
+        cut in proptest::prelude::any::<bool>(),
+    ) {
+        let room = room_event_samples();
+        let template = template_event_samples();
+        let (t, v, mut bytes) = if which < room.len() {
+            let e = &room[which];
+            (e.event_type(), e.schema_version(), e.encode())
+        } else {
+            let e = &template[which % template.len()];
+            (e.event_type(), e.schema_version(), e.encode())
+        };
+        let i = at % bytes.len().max(1);
+        if cut {
+            bytes.truncate(i);
+        } else if let Some(b) = bytes.get_mut(i) {
+            *b = byte;
+        }
+        let _ = RoomEvent::decode(t, v, &bytes);
+        let _ = TemplateEvent::decode(t, v, &bytes);
+    }
+}
