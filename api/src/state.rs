@@ -2,10 +2,11 @@
 //! log), the workspaces, the room-code executor and projection, metrics, and
 //! the id generator. No globals: tests build as many as they like.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use caucus_domain::{Aggregate, Room, Template, Timestamp};
+use caucus_domain::{Aggregate, Room, Template, Timestamp, WorkspaceId};
 use caucus_eventlog::Metadata;
 use caucus_projections::{Engine, Executed, Executor, Projected, ProjectionError, SnapshotDir};
 
@@ -32,10 +33,9 @@ struct Inner {
     code_index: Projected<CodeIndex>,
     metrics: Metrics,
     ids: IdGen,
-    /// Serializes creates that must be unique by name within a workspace
-    /// (templates, rooms, the default template): check the projection, append,
-    /// wait for the projection, release.
-    create_lock: tokio::sync::Mutex<()>,
+    /// Serializes creates and renames that claim the same name in a workspace
+    /// (see [`AppState::name_lock`]).
+    names: NameLocks,
 }
 
 impl AppState {
@@ -57,7 +57,7 @@ impl AppState {
             code_index,
             metrics,
             ids: IdGen::new(),
-            create_lock: tokio::sync::Mutex::new(()),
+            names: NameLocks::default(),
         })))
     }
 
@@ -89,9 +89,26 @@ impl AppState {
             .next(self.now().unix_micros().div_euclid(1_000_000))
     }
 
-    /// Holds the per-server create lock (see the field's docs).
-    pub async fn create_lock(&self) -> tokio::sync::MutexGuard<'_, ()> {
-        self.0.create_lock.lock().await
+    /// Locks a name of a kind (`room`, `template`) in a workspace while a
+    /// create or rename checks the projection, appends, and waits for the
+    /// projection: two requests claiming the same name run one after the
+    /// other, requests for different names run concurrently (and their appends
+    /// share group commits). `None` (a generated name) locks nothing. Names are
+    /// compared case-insensitively. This holds within one server; nodes sharing
+    /// a PostgreSQL log do not coordinate names yet.
+    pub async fn name_lock(&self, kind: &str, ws: &WorkspaceId, name: Option<&str>) -> NameGuard {
+        let Some(name) = name else {
+            return NameGuard { held: None };
+        };
+        let key = format!("{kind}/{ws}/{}", name.to_lowercase());
+        let lock = {
+            let mut map = self.0.names.0.lock().unwrap_or_else(|p| p.into_inner());
+            map.entry(key.clone()).or_default().clone()
+        };
+        let guard = lock.lock_owned().await;
+        NameGuard {
+            held: Some((key, guard, self.clone())),
+        }
     }
 
     /// Whether every projection is caught up and none has failed.
@@ -158,6 +175,29 @@ impl AppState {
             self.code_index().wait_for(o.last_position).await?;
         }
         Ok(done)
+    }
+}
+
+/// The per-name locks; entries live while someone holds or waits for them.
+#[derive(Debug, Default)]
+struct NameLocks(std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>);
+
+/// Holds a name (see [`AppState::name_lock`]) until dropped.
+#[derive(Debug)]
+pub struct NameGuard {
+    held: Option<(String, tokio::sync::OwnedMutexGuard<()>, AppState)>,
+}
+
+impl Drop for NameGuard {
+    fn drop(&mut self) {
+        if let Some((key, guard, state)) = self.held.take() {
+            let mut map = state.0.names.0.lock().unwrap_or_else(|p| p.into_inner());
+            drop(guard);
+            // Only the map's own reference left: nobody holds or awaits it.
+            if map.get(&key).is_some_and(|l| Arc::strong_count(l) == 1) {
+                map.remove(&key);
+            }
+        }
     }
 }
 

@@ -179,3 +179,38 @@ async fn list_filters_and_paginates() {
     app.get("/v2/rooms?after=yesterday").await.assert_error(400);
     app.get("/v2/rooms?enabled=maybe").await.assert_error(400);
 }
+
+#[tokio::test]
+async fn concurrent_creates_of_one_name_make_one_room() {
+    let app = std::sync::Arc::new(app().await);
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let app = app.clone();
+        tasks.push(tokio::spawn(async move {
+            // Half claim the same name (in varying case), half a name of their own.
+            let name = if i % 2 == 0 {
+                (if i % 4 == 0 { "same" } else { "SAME" }).to_owned()
+            } else {
+                format!("own-{i}")
+            };
+            app.post("/v2/rooms", json!({ "name": name })).await.ok()
+        }));
+    }
+    let mut same = std::collections::BTreeSet::new();
+    let mut own = std::collections::BTreeSet::new();
+    for (i, t) in tasks.into_iter().enumerate() {
+        let r = t.await.unwrap();
+        if i % 2 == 0 {
+            same.insert(r["id"].as_str().unwrap().to_owned());
+        } else {
+            own.insert(r["id"].as_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(same.len(), 1);
+    assert_eq!(own.len(), 20);
+    let all = app.get("/v2/rooms?limit=100").await.ok();
+    assert_eq!(all["data"].as_array().unwrap().len(), 21);
+    // One default template, however many rooms raced to create it.
+    let templates = app.get("/v2/templates").await.ok();
+    assert_eq!(templates["data"].as_array().unwrap().len(), 1);
+}

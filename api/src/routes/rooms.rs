@@ -270,7 +270,7 @@ pub async fn create_room(
     body.check_unsupported()?;
     body.check_values(&RoomSettings::default())?;
     let ws = &caller.workspace_id;
-    let _guard = state.create_lock().await;
+    let _name = state.name_lock("room", ws, body.name.as_deref()).await;
     if let Some(name) = &body.name {
         let existing = state
             .engine()
@@ -374,7 +374,7 @@ pub async fn update_room(
 ) -> ApiResult<axum::Json<RoomObject>> {
     body.check_unsupported()?;
     let ws = &caller.workspace_id;
-    let _guard = state.create_lock().await;
+    let _name = state.name_lock("room", ws, body.name.as_deref()).await;
     let current = find(&state, ws, &id)?;
     body.check_values(&current.settings)?;
     if let Some(name) = &body.name {

@@ -194,10 +194,12 @@ pub fn find(state: &AppState, ws: &WorkspaceId, id: &str) -> ApiResult<TemplateI
         .ok_or_else(|| ApiError::not_found("template"))
 }
 
-/// The workspace's default template, created (with the create lock held by the
-/// caller) when missing.
+/// The workspace's default template, created when missing.
 pub async fn default_template(state: &AppState, caller: &Caller) -> ApiResult<TemplateInfo> {
     let ws = &caller.workspace_id;
+    let _name = state
+        .name_lock("template", ws, Some(DEFAULT_TEMPLATE_NAME))
+        .await;
     if let Some(t) = state
         .engine()
         .live
@@ -209,10 +211,10 @@ pub async fn default_template(state: &AppState, caller: &Caller) -> ApiResult<Te
         name: Some(DEFAULT_TEMPLATE_NAME.into()),
         ..TemplateBody::default()
     };
-    create_locked(state, caller, body).await
+    create_or_overwrite(state, caller, body).await
 }
 
-async fn create_locked(
+async fn create_or_overwrite(
     state: &AppState,
     caller: &Caller,
     body: TemplateBody,
@@ -269,8 +271,10 @@ pub async fn create_template(
     caller: Caller,
     Body(body): Body<TemplateBody>,
 ) -> ApiResult<axum::Json<TemplateObject>> {
-    let _guard = state.create_lock().await;
-    let t = create_locked(&state, &caller, body).await?;
+    let _name = state
+        .name_lock("template", &caller.workspace_id, body.name.as_deref())
+        .await;
+    let t = create_or_overwrite(&state, &caller, body).await?;
     Ok(axum::Json(TemplateObject::from_info(&t)))
 }
 
@@ -319,8 +323,8 @@ pub async fn update_template(
     Path(id): Path<String>,
     Body(body): Body<TemplateBody>,
 ) -> ApiResult<axum::Json<TemplateObject>> {
-    let _guard = state.create_lock().await;
     let ws = &caller.workspace_id;
+    let _name = state.name_lock("template", ws, body.name.as_deref()).await;
     let t = find(&state, ws, &id)?;
     let roles = parse_roles(
         body.roles
