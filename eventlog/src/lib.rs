@@ -22,6 +22,7 @@
 pub mod conformance;
 pub mod embedded;
 pub mod error;
+mod idhash;
 pub mod log;
 pub mod memory;
 #[cfg(feature = "postgres")]

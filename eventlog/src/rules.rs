@@ -18,6 +18,7 @@
 use std::collections::HashSet;
 
 use crate::error::AppendError;
+use crate::idhash::IdState;
 use crate::types::{AppendOutcome, ExpectedRevision, NewEvent, RecordedEvent, StreamName};
 
 /// Size limits on appends; exceeding one is [`AppendError::Invalid`].
@@ -63,7 +64,7 @@ pub fn validate_batch(events: &[NewEvent], limits: &Limits) -> Result<(), Append
             limits.max_batch_events
         )));
     }
-    let mut ids = HashSet::with_capacity(events.len());
+    let mut ids = HashSet::with_capacity_and_hasher(events.len(), IdState::default());
     let mut total = 0usize;
     for e in events {
         if !ids.insert(e.event_id) {

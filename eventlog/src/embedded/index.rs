@@ -12,6 +12,7 @@ use std::collections::{HashMap, VecDeque};
 
 use uuid::Uuid;
 
+use crate::idhash::IdState;
 use crate::types::{RecordedEvent, StreamName};
 
 /// Where one frame lies.
@@ -30,7 +31,7 @@ pub struct FrameLoc {
 pub struct Index {
     frames: Vec<FrameLoc>,
     streams: HashMap<StreamName, Vec<u64>>,
-    ids: HashMap<Uuid, u64>,
+    ids: HashMap<Uuid, u64, IdState>,
     /// One past the last durable position.
     next_position: u64,
     cache: VecDeque<RecordedEvent>,
@@ -62,7 +63,7 @@ impl Index {
         Self {
             frames: Vec::new(),
             streams: HashMap::new(),
-            ids: HashMap::new(),
+            ids: HashMap::default(),
             next_position: 0,
             cache: VecDeque::new(),
             cache_bytes: 0,
@@ -79,10 +80,12 @@ impl Index {
     pub fn push(&mut self, loc: FrameLoc, events: Vec<RecordedEvent>) {
         self.frames.push(loc);
         for e in events {
-            self.streams
-                .entry(e.stream.clone())
-                .or_default()
-                .push(e.position.0);
+            match self.streams.get_mut(&e.stream) {
+                Some(positions) => positions.push(e.position.0),
+                None => {
+                    self.streams.insert(e.stream.clone(), vec![e.position.0]);
+                }
+            }
             self.ids.insert(e.event_id, e.position.0);
             self.next_position = e.position.0 + 1;
             self.cache_bytes += cached_size(&e);

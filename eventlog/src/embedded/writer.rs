@@ -20,6 +20,7 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use crate::error::AppendError;
+use crate::idhash::IdState;
 use crate::rules::{self, Plan};
 use crate::types::{
     AppendOutcome, ExpectedRevision, NewEvent, Position, RecordedEvent, StreamName,
@@ -174,7 +175,7 @@ impl Writer {
         self.buf.clear();
         let mut staged: Vec<Staged> = Vec::with_capacity(group.len());
         let mut pending_revs: HashMap<StreamName, u64> = HashMap::new();
-        let mut pending_ids: HashMap<Uuid, (usize, usize)> = HashMap::new();
+        let mut pending_ids: HashMap<Uuid, (usize, usize), IdState> = HashMap::default();
         let mut next_position = self.shared.index().next_position();
         let recorded_at_us = now_us();
         let segment_no = self.segment_no();
