@@ -1,0 +1,76 @@
+//! The HTTP listener of `caucus serve`: the REST API, the room-code token
+//! exchange, the OpenAPI document, health, readiness and metrics.
+//!
+//! ```text
+//! let http = http::start(&args.store.data, args.http, store.log.clone(), store.snapshots.clone()).await?;
+//! let engine = http.engine.clone();          // the engine the API drives
+//! shutdown_signal().await;
+//! http.shutdown().await;                     // stop accepting, finish in-flight requests
+//! store.close().await;                       // then flush the log
+//! ```
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use caucus_api::{AppState, MeteredLog, Metrics};
+use caucus_eventlog::EventLog;
+use caucus_projections::Engine;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// A running HTTP listener and the engine behind it.
+#[derive(Debug)]
+pub struct Http {
+    /// The engine, over the log wrapped to time appends for `/metrics`.
+    pub engine: Arc<Engine>,
+    pub addr: SocketAddr,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+/// Opens the workspaces of `data` (creating the default workspace on first
+/// start), starts the engine and the API's projections on `log`, and serves on
+/// `addr`.
+pub async fn start(
+    data: &Path,
+    addr: SocketAddr,
+    log: Arc<dyn EventLog>,
+    snapshots: Option<PathBuf>,
+) -> anyhow::Result<Http> {
+    let workspaces = crate::workspace_cli::ensure_default(data)?;
+    let metrics = Metrics::new();
+    let log = MeteredLog::wrap(log, metrics.clone());
+    let engine = Engine::start(log, snapshots.clone()).await?;
+    let state = AppState::new(engine.clone(), workspaces, metrics, snapshots).await?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("listening on {addr}"))?;
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(caucus_api::serve(listener, state, async {
+        let _ = stopped.await;
+    }));
+    tracing::info!(%addr, "HTTP API listening");
+    println!("REST API on http://{addr}/v2 (OpenAPI: http://{addr}/v2/openapi.json)");
+    println!("Mint a management token: caucus token management --data {}", data.display());
+    Ok(Http {
+        engine,
+        addr,
+        stop,
+        task,
+    })
+}
+
+impl Http {
+    /// Stops accepting connections and waits for the requests in flight.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(());
+        match self.task.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "HTTP server stopped with an error"),
+            Err(e) => tracing::warn!(error = %e, "HTTP server task failed"),
+        }
+    }
+}
