@@ -257,7 +257,14 @@ async fn handle<A: Executable>(
     command: A::Command,
     metadata: Metadata,
 ) -> Result<Executed<A>, ExecuteError<A::Error>> {
-    for _ in 0..MAX_ATTEMPTS {
+    for attempt in 0..MAX_ATTEMPTS {
+        if attempt > 0 {
+            // Another writer won the last round: back off a little, with jitter,
+            // so two writers do not keep colliding in the same group commit.
+            let cap_ms = (1u64 << attempt.min(6)).min(50);
+            let jitter = Duration::from_micros(rand::random_range(0..cap_ms * 1000));
+            tokio::time::sleep(jitter).await;
+        }
         if !*fresh {
             loaded.catch_up(log, stream).await?;
         }
@@ -299,7 +306,7 @@ async fn handle<A: Executable>(
 /// How long an actor with no work keeps its state in memory.
 const IDLE: Duration = Duration::from_secs(300);
 /// How many times a command is re-decided after a conflicting append.
-const MAX_ATTEMPTS: usize = 8;
+const MAX_ATTEMPTS: usize = 16;
 /// How many times an append is retried when the store was briefly unavailable.
 const UNAVAILABLE_RETRIES: u32 = 3;
 

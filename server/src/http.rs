@@ -54,7 +54,10 @@ pub async fn start(
     }));
     tracing::info!(%addr, "HTTP API listening");
     println!("REST API on http://{addr}/v2 (OpenAPI: http://{addr}/v2/openapi.json)");
-    println!("Mint a management token: caucus token management --data {}", data.display());
+    println!(
+        "Mint a management token: caucus token management --data {}",
+        data.display()
+    );
     Ok(Http {
         engine,
         addr,

@@ -1,4 +1,60 @@
 //! The `caucus` binary: configuration, wiring and CLI subcommands. No business
-//! logic lives here.
+//! logic lives here: each subcommand parses its arguments and calls into the
+//! library crates.
+//!
+//! Layout: `cli` (the argument types), `store` (opens the log a `--data` or
+//! `--store` names), `serve` and `http` (the server), `replay`, `workspace_cli`,
+//! `token_cli`, `migrate`, `log_copy`, and the benchmark programs `bench*`.
 
-fn main() {}
+mod bench;
+mod bench_api;
+mod bench_log;
+mod bench_log_pg;
+mod bench_webhooks;
+mod cli;
+mod http;
+mod log_copy;
+mod migrate;
+mod replay;
+mod serve;
+mod store;
+mod token_cli;
+mod workspace_cli;
+
+use std::io::IsTerminal;
+
+use clap::Parser;
+
+use crate::cli::{BenchCommand, Cli, Command, LogCommand};
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    serve::init_tracing(cli.log_format);
+    match cli.command {
+        Command::Workspace(cmd) => return workspace_cli::run(cmd),
+        Command::Token(cmd) => return token_cli::run(cmd),
+        _ => {}
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(args) => serve::run(args).await,
+            Command::Replay(args) => replay::run(args).await,
+            Command::Bench(BenchCommand::Log(args)) => bench::log(args).await,
+            Command::Bench(BenchCommand::Api(args)) => bench::api(args).await,
+            Command::Bench(BenchCommand::Webhooks(args)) => bench::webhooks(args).await,
+            Command::Migrate(args) => migrate::run(&args.store).await,
+            Command::Log(LogCommand::Copy(args)) => {
+                let progress = std::io::stderr().is_terminal() && !args.json;
+                let report = log_copy::run(&args.from, &args.to, progress).await?;
+                if args.json {
+                    println!("{}", serde_json::to_string(&report)?);
+                }
+                Ok(())
+            }
+            Command::Workspace(_) | Command::Token(_) => unreachable!("handled without a runtime"),
+        }
+    })
+}

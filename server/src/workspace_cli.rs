@@ -64,7 +64,10 @@ pub fn run(cmd: WorkspaceCommand) -> anyhow::Result<()> {
                 println!("Created workspace {} ({})", ws.name, ws.id);
                 println!("access key: {}", ws.access_key);
                 println!("secret:     {}", ws.secret.expose());
-                println!("The secret is shown only now; it is stored in {}.", store_path(&a.data.data).display());
+                println!(
+                    "The secret is shown only now; it is stored in {}.",
+                    store_path(&a.data.data).display()
+                );
             }
             Ok(())
         }
@@ -102,8 +105,12 @@ fn open(data: &Path) -> anyhow::Result<WorkspaceStore> {
 pub fn ensure_default(data: &Path) -> anyhow::Result<Arc<WorkspaceStore>> {
     let store = open(data)?;
     let from_env = match (
-        std::env::var("CAUCUS_ACCESS_KEY").ok().filter(|s| !s.is_empty()),
-        std::env::var("CAUCUS_SECRET").ok().filter(|s| !s.is_empty()),
+        std::env::var("CAUCUS_ACCESS_KEY")
+            .ok()
+            .filter(|s| !s.is_empty()),
+        std::env::var("CAUCUS_SECRET")
+            .ok()
+            .filter(|s| !s.is_empty()),
     ) {
         (Some(key), Some(secret)) => Some((key, Secret::new(secret))),
         (None, None) => None,
@@ -121,7 +128,10 @@ pub fn ensure_default(data: &Path) -> anyhow::Result<Arc<WorkspaceStore>> {
             println!("Created workspace {} ({}):", ws.name, ws.id);
             println!("  access key: {}", ws.access_key);
             println!("  secret:     {}", ws.secret.expose());
-            println!("  The secret is shown only now; it is stored in {}.", store_path(data).display());
+            println!(
+                "  The secret is shown only now; it is stored in {}.",
+                store_path(data).display()
+            );
         }
     }
     Ok(Arc::new(store))

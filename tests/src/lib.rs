@@ -1,1 +1,55 @@
-//! End-to-end tests live in `tests/tests/`.
+//! Helpers for the end-to-end tests in `tests/tests/`: find the `caucus` binary
+//! that `scripts/test` built, run it, and stop it.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The `caucus` binary: `$CAUCUS_BIN`, or `caucus` next to the test's own
+/// target directory. Panics with instructions when it has not been built.
+pub fn caucus_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("CAUCUS_BIN") {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/debug/deps/<test> → target/debug/caucus
+    let bin = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .map(|d| d.join("caucus"))
+        .expect("target dir");
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build --bin caucus` first (scripts/test does)",
+        bin.display()
+    );
+    bin
+}
+
+/// `caucus ARGS…`, with output captured.
+pub fn caucus(args: &[&str]) -> Command {
+    let mut c = Command::new(caucus_bin());
+    c.args(args).env("CAUCUS_LOG", "warn").stdin(Stdio::null());
+    c
+}
+
+/// Sends SIGTERM to a child.
+pub fn terminate(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success(), "kill -TERM failed");
+}
+
+/// Waits for a child to exit, at most `limit`.
+pub fn wait_exit(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    None
+}

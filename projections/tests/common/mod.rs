@@ -18,7 +18,8 @@ use caucus_eventlog::EventLog;
 /// A fresh store of the kind Caucus runs by default.
 pub fn store() -> (Arc<dyn EventLog>, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let log: Arc<dyn EventLog> = caucus_eventlog::MemoryLog::new();
+    let log: Arc<dyn EventLog> =
+        caucus_eventlog::embedded::EmbeddedLog::open(dir.path().join("log")).expect("open store");
     (log, dir)
 }
 

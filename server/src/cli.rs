@@ -1,0 +1,151 @@
+//! Command-line arguments. Every flag of `serve` can also come from the
+//! environment (`CAUCUS_…`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "caucus",
+    version,
+    about = "Self-hostable live audio/video rooms on an event-sourced engine"
+)]
+pub struct Cli {
+    /// Log output: human-readable or one JSON object per line.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "human",
+        env = "CAUCUS_LOG_FORMAT"
+    )]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start Caucus: the engine on the embedded store (default) or PostgreSQL.
+    Serve(ServeArgs),
+    /// Print a room's state at a moment and its event history.
+    Replay(ReplayArgs),
+    /// Benchmark programs; figures go in docs/benchmarks.md.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+    /// Apply the PostgreSQL log's schema migrations.
+    Migrate(MigrateArgs),
+    /// Work on a whole log.
+    #[command(subcommand)]
+    Log(LogCommand),
+    /// Create and list workspaces (each has its own access key and secret).
+    #[command(subcommand)]
+    Workspace(crate::workspace_cli::WorkspaceCommand),
+    /// Mint tokens for local use.
+    #[command(subcommand)]
+    Token(crate::token_cli::TokenCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// The PostgreSQL log: `postgres://user@host:port/db`.
+    #[arg(long, env = "CAUCUS_STORE")]
+    pub store: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LogCommand {
+    /// Copy a log between stores, preserving event ids, revisions and order.
+    Copy(LogCopyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LogCopyArgs {
+    /// Source: a data directory or `postgres://…`.
+    #[arg(long)]
+    pub from: String,
+    /// Target (must be empty): a data directory or `postgres://…`.
+    #[arg(long)]
+    pub to: String,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Where the log lives.
+#[derive(Clone, Debug, Args)]
+pub struct StoreArgs {
+    /// Data directory of the embedded store.
+    #[arg(long, env = "CAUCUS_DATA", default_value = "caucus-data")]
+    pub data: PathBuf,
+    /// Use another store instead of the embedded one: `postgres://user@host/db`.
+    #[arg(long, env = "CAUCUS_STORE")]
+    pub store: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Address of the HTTP listener (REST API, signalling, metrics).
+    #[arg(long, env = "CAUCUS_HTTP", default_value = "127.0.0.1:8080")]
+    pub http: SocketAddr,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The room's id.
+    #[arg(long)]
+    pub room: String,
+    /// Show the state as of this moment (RFC3339); default: now.
+    #[arg(long)]
+    pub at: Option<String>,
+    #[arg(long, value_enum, default_value = "json")]
+    pub format: ReplayFormat,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ReplayFormat {
+    Json,
+    Csv,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Event log: fdatasync rate, concurrent and batched durable appends, replay.
+    Log(BenchLogArgs),
+    /// REST API: room-create and peer-list requests/s with 100 connections.
+    Api(crate::bench_api::BenchApiArgs),
+    /// Webhooks: deliveries/s to a local receiver with 1,000 rooms, and lag.
+    Webhooks(JsonArg),
+}
+
+#[derive(Debug, Args)]
+pub struct JsonArg {
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchLogArgs {
+    /// Directory to benchmark in (default: a temporary directory).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Benchmark a PostgreSQL log instead: `postgres://…`.
+    #[arg(long)]
+    pub store: Option<String>,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}

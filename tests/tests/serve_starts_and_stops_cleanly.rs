@@ -1,0 +1,53 @@
+//! `caucus serve` starts on an empty data directory, refuses a second server on
+//! the same directory, and on SIGTERM flushes the log and exits 0.
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::time::Duration;
+
+use caucus_tests::{caucus, terminate, wait_exit};
+
+#[test]
+fn serve_runs_until_sigterm_and_locks_its_data_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
+    let mut server = caucus(&["serve", "--data", data, "--http", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(server.stdout.take().unwrap());
+    let mut banner = String::new();
+    while !banner.contains("Caucus is running") {
+        let mut line = String::new();
+        assert!(
+            stdout.read_line(&mut line).unwrap() > 0,
+            "serve exited before starting; it printed {banner:?}"
+        );
+        banner.push_str(&line);
+    }
+    assert!(
+        banner.contains("http://127.0.0.1:"),
+        "the banner names the bound address: {banner}"
+    );
+
+    let second = caucus(&["serve", "--data", data, "--http", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert!(
+        !second.status.success(),
+        "a second server on the same data directory must not start"
+    );
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        err.to_lowercase().contains("lock") || err.contains("in use"),
+        "{err}"
+    );
+
+    terminate(&server);
+    let status =
+        wait_exit(&mut server, Duration::from_secs(20)).expect("serve exits after SIGTERM");
+    assert!(status.success(), "exit status {status:?}");
+    assert!(dir.path().join("data/log").is_dir());
+}
