@@ -64,10 +64,19 @@ pub fn validate_batch(events: &[NewEvent], limits: &Limits) -> Result<(), Append
             limits.max_batch_events
         )));
     }
-    let mut ids = HashSet::with_capacity_and_hasher(events.len(), IdState::default());
+    // Small batches compare ids pairwise; larger ones use a set.
+    let mut ids = HashSet::with_capacity_and_hasher(
+        if events.len() > 8 { events.len() } else { 0 },
+        IdState::default(),
+    );
     let mut total = 0usize;
-    for e in events {
-        if !ids.insert(e.event_id) {
+    for (i, e) in events.iter().enumerate() {
+        let repeated = if events.len() > 8 {
+            !ids.insert(e.event_id)
+        } else {
+            events[..i].iter().any(|x| x.event_id == e.event_id)
+        };
+        if repeated {
             return Err(AppendError::Invalid(format!(
                 "event id {} appears twice in one batch",
                 e.event_id
@@ -140,7 +149,8 @@ pub enum Plan {
 }
 
 /// Decides an append of a batch that passed [`validate_batch`]. `stored[i]` is
-/// what the store holds under `events[i].event_id`, if anything.
+/// what the store holds under `events[i].event_id`, if anything; `stored` may
+/// be empty when the store holds none of the ids.
 pub fn plan_append(
     stream: &StreamName,
     expected: ExpectedRevision,
@@ -148,12 +158,16 @@ pub fn plan_append(
     events: &[NewEvent],
     stored: &[Option<RecordedEvent>],
 ) -> Result<Plan, AppendError> {
-    debug_assert_eq!(events.len(), stored.len());
     if stored.iter().all(Option::is_none) {
         check_expected(stream, expected, current)?;
         return Ok(Plan::Append {
             first_revision: current.map_or(0, |r| r + 1),
         });
+    }
+    if stored.len() != events.len() {
+        return Err(AppendError::Invalid(
+            "stored events do not match the batch".into(),
+        ));
     }
     let conflict = |event_id, reason| AppendError::IdempotencyConflict {
         stream: stream.clone(),

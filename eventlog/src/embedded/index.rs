@@ -148,7 +148,11 @@ impl Index {
             return Vec::new();
         }
         let skip = usize::try_from(from - start).unwrap_or(usize::MAX);
-        self.cache.iter().skip(skip).take(max).cloned().collect()
+        if skip >= self.cache.len() {
+            return Vec::new();
+        }
+        let end = skip.saturating_add(max).min(self.cache.len());
+        self.cache.range(skip..end).cloned().collect()
     }
 
     /// The frame holding `position`, with its index in the frame list.

@@ -190,20 +190,26 @@ impl Writer {
             else {
                 continue;
             };
-            // What the store holds under each id: this group first, then the index.
-            let mut stored = Vec::with_capacity(events.len());
+            // What the store holds under each id: this group first, then the
+            // index. Left empty in the common case where no id is known.
+            let mut stored = Vec::new();
             let mut durable = Vec::new();
             {
                 let idx = self.shared.index();
-                for e in &events {
-                    if let Some(&(s, i)) = pending_ids.get(&e.event_id) {
-                        let held = staged[s].written.as_ref().map(|(_, ev)| ev[i].clone());
-                        stored.push(held);
-                    } else if let Some(p) = idx.position_of(&e.event_id) {
-                        durable.push((stored.len(), p));
-                        stored.push(None);
-                    } else {
-                        stored.push(None);
+                let known = |e: &NewEvent| {
+                    pending_ids.contains_key(&e.event_id) || idx.position_of(&e.event_id).is_some()
+                };
+                if events.iter().any(known) {
+                    for e in &events {
+                        if let Some(&(s, i)) = pending_ids.get(&e.event_id) {
+                            let held = staged[s].written.as_ref().map(|(_, ev)| ev[i].clone());
+                            stored.push(held);
+                        } else if let Some(p) = idx.position_of(&e.event_id) {
+                            durable.push((stored.len(), p));
+                            stored.push(None);
+                        } else {
+                            stored.push(None);
+                        }
                     }
                 }
             }
