@@ -14,6 +14,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use tokio::sync::oneshot;
 use tokio_postgres::{Client, Statement};
 use uuid::Uuid;
 
@@ -77,6 +78,9 @@ pub(crate) enum Decision {
 pub(crate) struct GroupResult {
     pub decisions: Vec<Decision>,
     pub last_position: Option<Position>,
+    /// `Some` when `COMMIT` was already sent (see [`begin_group`]'s
+    /// `commit`), with its result; `None` while the transaction is open.
+    pub committed: Option<Result<(), tokio_postgres::Error>>,
 }
 
 /// Column vectors of the events a group writes.
@@ -109,12 +113,17 @@ impl Batch {
     }
 }
 
-/// Sends `BEGIN` and runs the protocol for `requests`, leaving the transaction
-/// open. On `Err` the transaction is aborted (or the connection gone): roll back.
+/// Sends `BEGIN` and runs the protocol for `requests`; fires `reached_commit`
+/// as it sends the statement that takes the head row. With `commit`, a group
+/// that writes sends `COMMIT` right behind its last statement (pipelined, one
+/// round trip less); otherwise the transaction is left open. On `Err` the
+/// transaction is aborted (or the connection gone): roll back.
 pub(crate) async fn begin_group(
     client: &Client,
     st: &AppendStatements,
     requests: &[&Request],
+    commit: bool,
+    reached_commit: &mut Option<oneshot::Sender<()>>,
 ) -> Result<GroupResult, tokio_postgres::Error> {
     let mut names: Vec<&str> = requests.iter().map(|r| r.stream.as_str()).collect();
     names.sort_unstable();
@@ -198,31 +207,38 @@ pub(crate) async fn begin_group(
         return Ok(GroupResult {
             decisions,
             last_position: None,
+            committed: None,
         });
     }
 
     let n = batch.ids.len() as i64;
     let (moved_names, moved_revs): (Vec<&str>, Vec<i64>) = moved.into_iter().unzip();
-    let row = client
-        .query_one(
-            &st.commit_group,
-            &[
-                &n,
-                &batch.streams,
-                &batch.revisions,
-                &batch.ids,
-                &batch.types,
-                &batch.versions,
-                &batch.codecs,
-                &batch.data,
-                &batch.actors,
-                &batch.correlations,
-                &batch.causations,
-                &moved_names,
-                &moved_revs,
-            ],
-        )
-        .await?;
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 13] = [
+        &n,
+        &batch.streams,
+        &batch.revisions,
+        &batch.ids,
+        &batch.types,
+        &batch.versions,
+        &batch.codecs,
+        &batch.data,
+        &batch.actors,
+        &batch.correlations,
+        &batch.causations,
+        &moved_names,
+        &moved_revs,
+    ];
+    if let Some(signal) = reached_commit.take() {
+        let _ = signal.send(());
+    }
+    let insert = client.query_one(&st.commit_group, &params);
+    let (row, committed) = if commit {
+        // If the insert fails the server turns this COMMIT into a rollback.
+        let (row, done) = futures::join!(insert, client.batch_execute("COMMIT"));
+        (row?, Some(done))
+    } else {
+        (insert.await?, None)
+    };
     let base: i64 = row.get(0);
     let base = base as u64;
     for ((d, off), r) in decisions.iter_mut().zip(&offsets).zip(requests) {
@@ -240,6 +256,7 @@ pub(crate) async fn begin_group(
     Ok(GroupResult {
         decisions,
         last_position: Some(Position(base + n as u64 - 1)),
+        committed,
     })
 }
 
@@ -263,7 +280,7 @@ pub async fn begin_append(
         expected,
         events,
     };
-    let mut group = begin_group(client, st, &[&req]).await?;
+    let mut group = begin_group(client, st, &[&req], false, &mut None).await?;
     Ok(match group.decisions.pop() {
         Some(Decision::Written(o)) => Ok(o),
         Some(Decision::Answered(r)) => r,

@@ -57,6 +57,7 @@ impl Writer {
         let (deferred_tx, mut deferred_rx) = mpsc::unbounded_channel::<Vec<Job>>();
         let mut waiting: VecDeque<Job> = VecDeque::new();
         let mut open = true;
+        let mut committing: Option<oneshot::Receiver<()>> = None;
         loop {
             while let Ok(jobs) = deferred_rx.try_recv() {
                 for job in jobs.into_iter().rev() {
@@ -78,6 +79,12 @@ impl Writer {
             let Ok(slot) = slots.clone().acquire_owned().await else {
                 return;
             };
+            // Gather while the previous group does its first statements; start
+            // once it holds the head row, so this group's locking and deciding
+            // overlaps only its COMMIT.
+            if let Some(prev) = committing.take() {
+                let _ = prev.await;
+            }
             // Let the callers just answered queue their next appends, so the
             // group does not leave one behind for a group of its own.
             tokio::task::yield_now().await;
@@ -98,8 +105,10 @@ impl Writer {
                 group.extend(waiting.pop_front());
             }
             let (this, deferred_tx) = (this.clone(), deferred_tx.clone());
+            let (reached_commit, next) = oneshot::channel();
+            committing = Some(next);
             tokio::spawn(async move {
-                let deferred = this.run_group(group).await;
+                let deferred = this.run_group(group, reached_commit).await;
                 if !deferred.is_empty() {
                     let _ = deferred_tx.send(deferred);
                 }
@@ -109,8 +118,9 @@ impl Writer {
     }
 
     /// Runs one group; returns the jobs deferred to the next group.
-    async fn run_group(&self, jobs: Vec<Job>) -> Vec<Job> {
-        match self.try_group(&jobs).await {
+    async fn run_group(&self, jobs: Vec<Job>, reached_commit: oneshot::Sender<()>) -> Vec<Job> {
+        let mut reached_commit = Some(reached_commit);
+        match self.try_group(&jobs, &mut reached_commit).await {
             Ok(answers) => self.answer(jobs, answers),
             // Retrying alone also settles a single append that lost a race:
             // the rerun sees the other node's committed rows.
@@ -118,7 +128,10 @@ impl Writer {
                 tracing::debug!(error = %e, appends = jobs.len(), "append group failed; retrying one by one");
                 let mut deferred = Vec::new();
                 for job in jobs {
-                    let answers = match self.try_group(std::slice::from_ref(&job)).await {
+                    let answers = match self
+                        .try_group(std::slice::from_ref(&job), &mut reached_commit)
+                        .await
+                    {
                         Ok(a) => a,
                         Err(f) => vec![Answer::Now(Err(f.into_error()))],
                     };
@@ -149,7 +162,13 @@ impl Writer {
         deferred
     }
 
-    async fn try_group(&self, jobs: &[Job]) -> Result<Vec<Answer>, GroupFailure> {
+    /// Runs `jobs` as one transaction; fires `reached_commit` once it holds
+    /// the head row (or has nothing to write) and is about to commit.
+    async fn try_group(
+        &self,
+        jobs: &[Job],
+        reached_commit: &mut Option<oneshot::Sender<()>>,
+    ) -> Result<Vec<Answer>, GroupFailure> {
         let client = self
             .pool
             .get()
@@ -159,22 +178,40 @@ impl Writer {
             .await
             .map_err(GroupFailure::from)?;
         let requests: Vec<&Request> = jobs.iter().map(|j| &j.request).collect();
-        let group = match append::begin_group(&client, &st, &requests).await {
+        let hook = self.hook.lock().ok().and_then(|h| h.clone());
+        // Without a hook to run before COMMIT, a writing group pipelines it.
+        let group = match append::begin_group(
+            &client,
+            &st,
+            &requests,
+            hook.is_none(),
+            reached_commit,
+        )
+        .await
+        {
             Ok(g) => g,
             Err(e) => {
                 let _ = client.batch_execute("ROLLBACK").await;
                 return Err(e.into());
             }
         };
-        let hook = self.hook.lock().ok().and_then(|h| h.clone());
-        let commit = match hook {
-            Some(hook) => hook().await,
-            None => true,
-        };
+        if let Some(signal) = reached_commit.take() {
+            let _ = signal.send(());
+        }
         let writes = group.last_position.is_some();
-        let finish = if commit { "COMMIT" } else { "ROLLBACK" };
-        let committed = match client.batch_execute(finish).await {
-            Ok(()) => commit,
+        let finished = match group.committed {
+            Some(done) => done.map(|()| true),
+            None => {
+                let commit = match &hook {
+                    Some(hook) => hook().await,
+                    None => true,
+                };
+                let finish = if commit { "COMMIT" } else { "ROLLBACK" };
+                client.batch_execute(finish).await.map(|()| commit)
+            }
+        };
+        let committed = match finished {
+            Ok(committed) => committed,
             Err(e) if writes => {
                 // The outcome of COMMIT is unknown: the caller retries with the
                 // same ids and idempotency tells.
@@ -191,7 +228,8 @@ impl Writer {
                     })
                     .collect());
             }
-            Err(_) => commit,
+            // Nothing was written: the answers stand whatever became of it.
+            Err(_) => false,
         };
         if committed && let Some(last) = group.last_position {
             // Commit order is position order, so everything up to `last` is
