@@ -18,7 +18,8 @@
 //! [`error`] (the one error type and its HTTP mapping), [`extract`] (request
 //! extractors, the management-token check), [`pagination`], [`timefmt`],
 //! [`ids`], [`codes`] (the room-code aggregate and projection), [`state`],
-//! [`metrics`], [`routes`] (one module per resource), [`openapi`].
+//! [`metrics`], [`routes`] (one module per resource), [`openapi`] and
+//! [`schemas`] (OpenAPI schemas of the domain types the API sends).
 
 pub mod auth;
 pub mod codes;
@@ -29,6 +30,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod pagination;
 pub mod routes;
+pub mod schemas;
 pub mod state;
 pub mod timefmt;
 pub mod workspaces;

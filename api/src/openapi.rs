@@ -18,7 +18,8 @@ use crate::state::AppState;
     modifiers(&BearerAuth),
     tags(
         (name = "templates"), (name = "rooms"), (name = "room-codes"),
-        (name = "active-rooms"), (name = "sessions"), (name = "operations")
+        (name = "active-rooms"), (name = "sessions"), (name = "operations"),
+        (name = "webhooks", description = "Caucus extension: webhook endpoints, delivery log, redelivery")
     )
 )]
 #[derive(Debug)]
@@ -50,6 +51,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(routes::active_rooms::router())
         .merge(routes::sessions::router())
         .merge(routes::ops::router())
+        .merge(routes::webhooks::router())
 }
 
 /// The document alone (for tests and tools).

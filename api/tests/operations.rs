@@ -99,3 +99,47 @@ async fn the_openapi_document_is_3_1_and_covers_every_operation() {
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
 }
+
+/// The hand-written schemas of the domain's template types name exactly the
+/// fields the API sends, so the document cannot drift from the domain.
+#[tokio::test]
+async fn template_schemas_match_the_objects_sent() {
+    let app = app().await;
+    let doc = app
+        .call(Method::GET, "/v2/openapi.json", None, None)
+        .await
+        .ok();
+    let schemas = &doc["components"]["schemas"];
+    let room = app.room("r").await;
+    let t = app
+        .get(&format!(
+            "/v2/templates/{}",
+            room["template_id"].as_str().unwrap()
+        ))
+        .await
+        .ok();
+    let host = &t["roles"]["host"];
+    let cases = [
+        ("Role", host),
+        ("PublishParams", &host["publishParams"]),
+        ("AudioParams", &host["publishParams"]["audio"]),
+        ("VideoParams", &host["publishParams"]["video"]),
+        ("VideoParams", &host["publishParams"]["screen"]),
+        ("SubscribeParams", &host["subscribeParams"]),
+        ("Permissions", &host["permissions"]),
+        ("TemplateSettings", &t["settings"]),
+        ("RoomStateSettings", &t["settings"]["roomState"]),
+        ("RecordingSettings", &t["settings"]["recording"]),
+    ];
+    for (name, object) in cases {
+        let mut sent: Vec<&String> = object.as_object().unwrap().keys().collect();
+        let mut documented: Vec<&String> = schemas[name]["properties"]
+            .as_object()
+            .unwrap_or_else(|| panic!("schema {name} missing"))
+            .keys()
+            .collect();
+        sent.sort();
+        documented.sort();
+        assert_eq!(sent, documented, "{name}");
+    }
+}

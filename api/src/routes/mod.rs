@@ -6,3 +6,4 @@ pub mod room_codes;
 pub mod rooms;
 pub mod sessions;
 pub mod templates;
+pub mod webhooks;

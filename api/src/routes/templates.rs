@@ -39,9 +39,9 @@ pub struct TemplateObject {
     /// The workspace.
     pub customer_id: String,
     /// Role name → role object (100ms field names: `publishParams`, …).
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::schemas::RolesSchema)]
     pub roles: Roles,
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::schemas::TemplateSettingsSchema)]
     pub settings: TemplateSettings,
     #[schema(value_type = Object)]
     pub destinations: Value,
@@ -75,10 +75,10 @@ pub struct TemplateBody {
     pub name: Option<String>,
     /// Role name → role object. Required on update; defaults to `host` and
     /// `guest` on create.
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<crate::schemas::RolesSchema>)]
     pub roles: Option<Value>,
     /// Required on update.
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<crate::schemas::TemplateSettingsSchema>)]
     pub settings: Option<Value>,
     #[schema(value_type = Option<Object>)]
     pub destinations: Option<Value>,
@@ -362,7 +362,7 @@ pub async fn update_template(
 /// Get one role of a template.
 #[utoipa::path(get, path = "/v2/templates/{template_id}/roles/{role_name}", tag = "templates",
     params(("template_id" = String, Path), ("role_name" = String, Path)),
-    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = crate::schemas::RoleSchema), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn get_role(
     state: axum::extract::State<AppState>,
@@ -380,8 +380,8 @@ pub async fn get_role(
 
 /// Create or replace one role of a template.
 #[utoipa::path(post, path = "/v2/templates/{template_id}/roles/{role_name}", tag = "templates",
-    params(("template_id" = String, Path), ("role_name" = String, Path)), request_body = Object,
-    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    params(("template_id" = String, Path), ("role_name" = String, Path)), request_body = crate::schemas::RoleSchema,
+    responses((status = 200, body = crate::schemas::RoleSchema), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn upsert_role(
     state: axum::extract::State<AppState>,
@@ -396,11 +396,11 @@ pub async fn upsert_role(
         role,
         at: state.now(),
     });
-    let done = state.template_command(&caller, &id, cmd).await?;
-    let role = done
-        .state
-        .template
-        .and_then(|t| t.roles.get(&name).cloned())
+    state.template_command(&caller, &id, cmd).await?;
+    let role = find(&state, &caller.workspace_id, &id)?
+        .roles
+        .get(&name)
+        .cloned()
         .ok_or_else(|| ApiError::Internal("upserted role missing".into()))?;
     Ok(axum::Json(role))
 }
@@ -428,7 +428,7 @@ pub async fn delete_role(
 /// Get a template's settings.
 #[utoipa::path(get, path = "/v2/templates/{template_id}/settings", tag = "templates",
     params(("template_id" = String, Path)),
-    responses((status = 200, body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = crate::schemas::TemplateSettingsSchema), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn get_settings(
     state: axum::extract::State<AppState>,
@@ -442,8 +442,8 @@ pub async fn get_settings(
 
 /// Replace a template's settings.
 #[utoipa::path(post, path = "/v2/templates/{template_id}/settings", tag = "templates",
-    params(("template_id" = String, Path)), request_body = Object,
-    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    params(("template_id" = String, Path)), request_body = crate::schemas::TemplateSettingsSchema,
+    responses((status = 200, body = crate::schemas::TemplateSettingsSchema), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn update_settings(
     state: axum::extract::State<AppState>,
