@@ -258,7 +258,7 @@ async fn catchup(writer: &Arc<PostgresLog>, url: &str, progress: bool) -> anyhow
     let mut read = 0u64;
     while let SubscriptionMessage::Event(_) = sub.next().await? {
         read += 1;
-        if read % 4096 == 0 {
+        if read.is_multiple_of(4096) {
             bar.set_position(read);
         }
     }
