@@ -69,9 +69,13 @@ impl From<WebhookError> for ApiError {
     fn from(e: WebhookError) -> Self {
         let text = e.to_string();
         match e {
-            WebhookError::Endpoint(EndpointError::NotFound) => ApiError::not_found("webhook endpoint"),
+            WebhookError::Endpoint(EndpointError::NotFound) => {
+                ApiError::not_found("webhook endpoint")
+            }
             WebhookError::Endpoint(
-                EndpointError::Policy(_) | EndpointError::UnknownType(_) | EndpointError::MissingUrl,
+                EndpointError::Policy(_)
+                | EndpointError::UnknownType(_)
+                | EndpointError::MissingUrl,
             ) => ApiError::invalid("invalid webhook endpoint", text),
             WebhookError::Endpoint(EndpointError::TooMany) => ApiError::Conflict(text),
             WebhookError::Redeliver(RedeliverError::TooMany | RedeliverError::BadRange(_)) => {
@@ -213,7 +217,10 @@ pub async fn create_endpoint(
 #[utoipa::path(get, path = "/v2/webhooks/endpoints", tag = "webhooks",
     responses((status = 200, body = EndpointList), (status = 401, body = ErrorBody), (status = 503, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn list_endpoints(caller: Caller, Hooks(hooks): Hooks) -> ApiResult<axum::Json<EndpointList>> {
+pub async fn list_endpoints(
+    caller: Caller,
+    Hooks(hooks): Hooks,
+) -> ApiResult<axum::Json<EndpointList>> {
     let data = hooks
         .endpoints()
         .list(&caller.workspace_id)
@@ -372,7 +379,10 @@ pub async fn list_deliveries(
 ) -> ApiResult<axum::Json<AttemptList>> {
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
-        return Err(ApiError::invalid("invalid query parameter", "limit must be 1-1000"));
+        return Err(ApiError::invalid(
+            "invalid query parameter",
+            "limit must be 1-1000",
+        ));
     }
     let success = match q.status.as_deref() {
         None => None,
@@ -471,18 +481,41 @@ fn selection(b: RedeliverBody) -> ApiResult<Selection> {
         timefmt::parse(s).ok_or_else(|| bad(&format!("{name} must be an RFC3339 time")))
     };
     match b {
-        RedeliverBody { position: Some(p), dead_letters: None, from_position: None, to_position: None, after: None, before: None } => {
-            Ok(Selection::Position(p))
-        }
-        RedeliverBody { position: None, dead_letters: Some(true), from_position: None, to_position: None, after: None, before: None } => {
-            Ok(Selection::DeadLetters)
-        }
-        RedeliverBody { position: None, dead_letters: None, from_position: Some(from), to_position: Some(to), after: None, before: None } => {
-            Ok(Selection::Positions { from, to })
-        }
-        RedeliverBody { position: None, dead_letters: None, from_position: None, to_position: None, after: Some(a), before: Some(b) } => {
-            Ok(Selection::Time { after: time(&a, "after")?, before: time(&b, "before")? })
-        }
+        RedeliverBody {
+            position: Some(p),
+            dead_letters: None,
+            from_position: None,
+            to_position: None,
+            after: None,
+            before: None,
+        } => Ok(Selection::Position(p)),
+        RedeliverBody {
+            position: None,
+            dead_letters: Some(true),
+            from_position: None,
+            to_position: None,
+            after: None,
+            before: None,
+        } => Ok(Selection::DeadLetters),
+        RedeliverBody {
+            position: None,
+            dead_letters: None,
+            from_position: Some(from),
+            to_position: Some(to),
+            after: None,
+            before: None,
+        } => Ok(Selection::Positions { from, to }),
+        RedeliverBody {
+            position: None,
+            dead_letters: None,
+            from_position: None,
+            to_position: None,
+            after: Some(a),
+            before: Some(b),
+        } => Ok(Selection::Time {
+            after: time(&a, "after")?,
+            before: time(&b, "before")?,
+        }),
         _ => Err(bad(
             "give exactly one of: position; dead_letters: true; from_position and to_position; after and before",
         )),
