@@ -73,6 +73,7 @@ impl Shared {
                 }
                 frames
             };
+            let before = pos;
             for events in self.read_frames(&frames)? {
                 for e in events {
                     if e.position.0 >= pos && out.len() < max {
@@ -80,6 +81,11 @@ impl Shared {
                         out.push(e);
                     }
                 }
+            }
+            if pos == before {
+                return Err(ReadError::Corrupt(format!(
+                    "no stored frame holds position {pos}"
+                )));
             }
         }
         Ok(out)
