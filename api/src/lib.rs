@@ -118,7 +118,17 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
+    serve_app(listener, app(state), shutdown).await
+}
+
+/// [`serve`] for an [`app`] with extra layers (e.g. the webhook service,
+/// `app(state).layer(routes::webhooks::layer(hooks))`).
+pub async fn serve_app(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
 }

@@ -80,7 +80,12 @@ struct Target {
 }
 
 impl Target {
-    async fn request(&self, method: &str, path: &str, body: Option<String>) -> anyhow::Result<(u16, Bytes)> {
+    async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<String>,
+    ) -> anyhow::Result<(u16, Bytes)> {
         let req = hyper::Request::builder()
             .method(method)
             .uri(format!("{}{path}", self.base))
@@ -96,7 +101,10 @@ impl Target {
 
 /// Runs the benchmark and prints its figures.
 pub async fn run(args: BenchApiArgs) -> anyhow::Result<ApiBench> {
-    anyhow::ensure!(args.connections > 0 && args.requests > 0, "--connections and --requests must be positive");
+    anyhow::ensure!(
+        args.connections > 0 && args.requests > 0,
+        "--connections and --requests must be positive"
+    );
     let mut connector = HttpConnector::new();
     connector.set_nodelay(true);
     let client: HttpClient = Client::builder(TokioExecutor::new())
@@ -133,13 +141,21 @@ pub async fn run(args: BenchApiArgs) -> anyhow::Result<ApiBench> {
     // Room creates: every request a new name, so every one is an append.
     let run_id = uuid::Uuid::new_v4().simple().to_string();
     let create = measure(&target, args.connections, args.requests, move |i| {
-        ("POST", "/v2/rooms".to_owned(), Some(format!(r#"{{"name":"bench-{}-{i}"}}"#, &run_id[..8])))
+        (
+            "POST",
+            "/v2/rooms".to_owned(),
+            Some(format!(r#"{{"name":"bench-{}-{i}"}}"#, &run_id[..8])),
+        )
     })
     .await?;
 
     // Peer lists of one room.
     let (status, body) = target
-        .request("POST", "/v2/rooms", Some(r#"{"name":"bench-peer-list"}"#.into()))
+        .request(
+            "POST",
+            "/v2/rooms",
+            Some(r#"{"name":"bench-peer-list"}"#.into()),
+        )
         .await?;
     anyhow::ensure!(status == 200, "creating the peer-list room: HTTP {status}");
     let room: serde_json::Value = serde_json::from_slice(&body)?;
@@ -148,7 +164,10 @@ pub async fn run(args: BenchApiArgs) -> anyhow::Result<ApiBench> {
         server.join_peers(&room_id, args.peers).await?;
     }
     let path = format!("/v2/active-rooms/{room_id}/peers");
-    let list = measure(&target, args.connections, args.requests, move |_| ("GET", path.clone(), None)).await?;
+    let list = measure(&target, args.connections, args.requests, move |_| {
+        ("GET", path.clone(), None)
+    })
+    .await?;
 
     if let Some(server) = local {
         server.stop().await;
@@ -165,8 +184,14 @@ pub async fn run(args: BenchApiArgs) -> anyhow::Result<ApiBench> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&result)?);
     } else {
-        println!("{:<12} {:>10} {:>14} {:>10} {:>10}", "workload", "requests", "requests/s", "p50 ms", "p99 ms");
-        for (name, f) in [("room create", &result.room_create), ("peer list", &result.peer_list)] {
+        println!(
+            "{:<12} {:>10} {:>14} {:>10} {:>10}",
+            "workload", "requests", "requests/s", "p50 ms", "p99 ms"
+        );
+        for (name, f) in [
+            ("room create", &result.room_create),
+            ("peer list", &result.peer_list),
+        ] {
             println!(
                 "{name:<12} {:>10} {:>14.0} {:>10.2} {:>10.2}",
                 f.requests, f.requests_per_s, f.p50_ms, f.p99_ms
@@ -189,7 +214,12 @@ struct Measured {
 /// Sends `total` requests from `connections` workers, each waiting for its
 /// response before the next request, and measures each round trip. Any non-2xx
 /// answer fails the benchmark.
-async fn measure<F>(target: &Arc<Target>, connections: usize, total: usize, make: F) -> anyhow::Result<Measured>
+async fn measure<F>(
+    target: &Arc<Target>,
+    connections: usize,
+    total: usize,
+    make: F,
+) -> anyhow::Result<Measured>
 where
     F: Fn(usize) -> (&'static str, String, Option<String>) + Send + Sync + 'static,
 {
@@ -271,7 +301,9 @@ impl LocalServer {
     async fn start() -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let log_dir = dir.path().join("log");
-        let embedded = tokio::task::spawn_blocking(move || caucus_eventlog::EmbeddedLog::open(&log_dir)).await??;
+        let embedded =
+            tokio::task::spawn_blocking(move || caucus_eventlog::EmbeddedLog::open(&log_dir))
+                .await??;
         let metrics = Metrics::new();
         let log: Arc<dyn EventLog> = embedded.clone();
         let log = MeteredLog::wrap(log, metrics.clone());

@@ -1,5 +1,6 @@
 //! The HTTP listener of `caucus serve`: the REST API, the room-code token
-//! exchange, the OpenAPI document, health, readiness and metrics.
+//! exchange, the webhook endpoints, the OpenAPI document, health, readiness
+//! and metrics.
 //!
 //! ```text
 //! let http = http::start(&args.store.data, args.http, store.log.clone(), store.snapshots.clone()).await?;
@@ -17,6 +18,7 @@ use anyhow::Context;
 use caucus_api::{AppState, MeteredLog, Metrics};
 use caucus_eventlog::EventLog;
 use caucus_projections::Engine;
+use caucus_projections::webhooks::{DeliveryConfig, Webhooks};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -31,7 +33,8 @@ pub struct Http {
 }
 
 /// Opens the workspaces of `data` (creating the default workspace on first
-/// start), starts the engine and the API's projections on `log`, and serves on
+/// start), starts the engine, the API's projections and the webhook service
+/// (endpoints and delivery logs in `data/webhooks`) on `log`, and serves on
 /// `addr`.
 pub async fn start(
     data: &Path,
@@ -42,14 +45,18 @@ pub async fn start(
     let workspaces = crate::workspace_cli::ensure_default(data)?;
     let metrics = Metrics::new();
     let log = MeteredLog::wrap(log, metrics.clone());
-    let engine = Engine::start(log, snapshots.clone()).await?;
+    let engine = Engine::start(log.clone(), snapshots.clone()).await?;
+    let hooks = Webhooks::start(log, Some(data.join("webhooks")), DeliveryConfig::default())
+        .await
+        .context("starting the webhook service")?;
     let state = AppState::new(engine.clone(), workspaces, metrics, snapshots).await?;
+    let app = caucus_api::app(state).layer(caucus_api::routes::webhooks::layer(hooks));
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("listening on {addr}"))?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(caucus_api::serve(listener, state, async {
+    let task = tokio::spawn(caucus_api::serve_app(listener, app, async {
         let _ = stopped.await;
     }));
     tracing::info!(%addr, "HTTP API listening");

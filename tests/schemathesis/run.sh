@@ -7,14 +7,16 @@
 # SERVER_BINARY is started as `SERVER_BINARY serve --data DIR --http ADDR`
 # (default: $CARGO_TARGET_DIR/debug/caucus) with CAUCUS_ACCESS_KEY/CAUCUS_SECRET
 # set, and mint.py signs a management token with them. schemathesis is
-# installed into a venv ($CAUCUS_VENV, default .venv/ at the repository root).
+# installed (pinned, requirements.txt) into a venv: $CAUCUS_FUZZ_VENV, default
+# ~/.cache/caucus/venv-schemathesis.
 # Its scratch files stay in the temporary data directory.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 bin=${1:-${CARGO_TARGET_DIR:-$root/target}/debug/caucus}
-venv=${CAUCUS_VENV:-$root/.venv}
-[[ -x "$venv/bin/schemathesis" ]] || { python3 -m venv "$venv"; "$venv/bin/pip" install -q -r "$here/requirements.txt"; }
+venv=${CAUCUS_FUZZ_VENV:-$HOME/.cache/caucus/venv-schemathesis}
+[[ -x "$venv/bin/python" ]] || { mkdir -p "$(dirname "$venv")"; python3 -m venv "$venv"; }
+"$venv/bin/pip" install -q --disable-pip-version-check -r "$here/requirements.txt"
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 data=$(mktemp -d)
