@@ -42,6 +42,9 @@ pub struct WebhookBench {
     pub lag_p50_ms: f64,
     pub lag_p99_ms: f64,
     pub rooms: u64,
+    /// Appends acknowledged per second during the throughput phase (the
+    /// deliveries cannot outrun them).
+    pub appends_per_s: f64,
     pub throughput_deliveries: usize,
     pub lag_deliveries: usize,
     pub lag_append_rate_per_s: u64,
@@ -119,6 +122,8 @@ pub async fn run(progress: bool) -> anyhow::Result<WebhookBench> {
     while let Some(r) = tasks.join_next().await {
         writers.push(r??);
     }
+    let appends_per_s =
+        (ROOMS * (2 + 2 * THROUGHPUT_PAIRS)) as f64 / started.elapsed().as_secs_f64();
     // SessionOpened + 2 per pair, per room.
     let phase1 = (ROOMS * (1 + 2 * THROUGHPUT_PAIRS)) as usize;
     wait_for(&clock, phase1, Duration::from_secs(300), |n| {
@@ -187,6 +192,7 @@ pub async fn run(progress: bool) -> anyhow::Result<WebhookBench> {
         lag_p50_ms: pct(0.50),
         lag_p99_ms: pct(0.99),
         rooms: ROOMS,
+        appends_per_s,
         throughput_deliveries: phase1,
         lag_deliveries: lags.len(),
         lag_append_rate_per_s: LAG_RATE,
