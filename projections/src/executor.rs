@@ -197,7 +197,7 @@ impl<A: Aggregate> Loaded<A> {
             let n = page.len();
             for recorded in &page {
                 let event: A::Event = decode_event(recorded)?;
-                self.state = A::evolve(std::mem::take(&mut self.state), &event);
+                A::apply(&mut self.state, &event);
                 self.revision = Some(recorded.revision);
             }
             if n < Self::PAGE {
@@ -284,7 +284,7 @@ async fn handle<A: Executable>(
         match append_retrying(log, stream, expected, batch).await {
             Ok(outcome) => {
                 for e in &events {
-                    loaded.state = A::evolve(std::mem::take(&mut loaded.state), e);
+                    A::apply(&mut loaded.state, e);
                 }
                 loaded.revision = Some(outcome.last_revision);
                 // The state now reflects the stream up to our append; unless someone

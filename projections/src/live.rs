@@ -34,8 +34,7 @@ impl Projection for LiveRooms {
                 let Some(id) = entity_id::<RoomId>(recorded) else {
                     return Ok(());
                 };
-                let state = self.rooms.remove(&id).unwrap_or_default();
-                self.rooms.insert(id, Room::evolve(state, &event));
+                Room::apply(self.rooms.entry(id).or_default(), &event);
             }
             c if c == Template::CATEGORY => {
                 let event: TemplateEvent = decode_event(recorded)?;

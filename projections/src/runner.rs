@@ -164,6 +164,9 @@ impl<P: Projection> Projected<P> {
     }
 }
 
+/// Events read per page while rebuilding.
+const REBUILD_PAGE: usize = 16_384;
+
 /// Folds the whole log into a fresh projection, without a task: for replays and
 /// for checking that a rebuild equals the live state.
 pub async fn rebuild<P: Projection>(
@@ -173,7 +176,7 @@ pub async fn rebuild<P: Projection>(
     let mut state = P::default();
     let mut cursor = None;
     loop {
-        let page = log.read_all(cursor, 4096).await?;
+        let page = log.read_all(cursor, REBUILD_PAGE).await?;
         if page.is_empty() {
             return Ok(state);
         }

@@ -9,7 +9,7 @@ use caucus_domain::room::{
 use caucus_domain::template::{PublishKind, Role};
 use caucus_domain::{Aggregate, PeerId, RoleName, Room, RoomCommand, RoomEvent, Timestamp, UserId};
 use caucus_eventlog::{EventLog, ExpectedRevision, Metadata, StreamName};
-use caucus_projections::{LiveRooms, encode_event, rebuild};
+use caucus_projections::{LiveRooms, decode_event, encode_event, rebuild};
 use serde::Serialize;
 
 use crate::cli::BenchLogArgs;
@@ -25,6 +25,9 @@ struct LogReport {
     log: crate::bench_log::LogBench,
     replay_events_per_s: f64,
     replay_events: usize,
+    /// The replay's parts: reading envelopes alone, and reading plus decoding.
+    replay_read_events_per_s: f64,
+    replay_read_decode_events_per_s: f64,
 }
 
 pub async fn log(args: BenchLogArgs) -> anyhow::Result<()> {
@@ -42,12 +45,14 @@ pub async fn log(args: BenchLogArgs) -> anyhow::Result<()> {
         }
     };
     let log = crate::bench_log::run(&dir.join("append"), progress).await?;
-    let (replay_events, replay_events_per_s) = replay(&dir.join("replay"), progress).await?;
+    let replay = replay(&dir.join("replay"), progress).await?;
     let report = LogReport {
         machine: machine_line(),
         log,
-        replay_events_per_s,
-        replay_events,
+        replay_events_per_s: replay.fold,
+        replay_events: replay.events,
+        replay_read_events_per_s: replay.read,
+        replay_read_decode_events_per_s: replay.decode,
     };
     print(&report, args.json)
 }
@@ -75,17 +80,67 @@ fn print<T: Serialize>(report: &T, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Writes `REPLAY_EVENTS` realistic room events, then times reading, decoding
-/// and folding all of them into room state.
-async fn replay(dir: &std::path::Path, progress: bool) -> anyhow::Result<(usize, f64)> {
+/// Replay rates, events/s.
+struct ReplayRates {
+    events: usize,
+    read: f64,
+    decode: f64,
+    fold: f64,
+}
+
+/// Writes `REPLAY_EVENTS` realistic room events, then times reading them,
+/// reading and decoding them, and the full replay: read, decode and fold into
+/// room state with the live-rooms projection.
+async fn replay(dir: &std::path::Path, progress: bool) -> anyhow::Result<ReplayRates> {
     let store = crate::store::open_embedded(dir).await?;
-    let written = write_room_history(store.log.as_ref(), progress).await?;
+    let events = write_room_history(store.log.as_ref(), progress).await?;
+    let rate = |started: Instant| events as f64 / started.elapsed().as_secs_f64();
+
+    let started = Instant::now();
+    let read = scan(store.log.as_ref(), |_| Ok(())).await?;
+    let read_rate = rate(started);
+    let started = Instant::now();
+    let decoded = scan(store.log.as_ref(), |r| {
+        decode_event::<RoomEvent>(r).map(drop).map_err(Into::into)
+    })
+    .await?;
+    let decode_rate = rate(started);
+    anyhow::ensure!(
+        read == events && decoded == events,
+        "replay read {read}/{decoded} of {events} events"
+    );
+
     let started = Instant::now();
     let live: LiveRooms = rebuild(&store.log, None).await?;
-    let secs = started.elapsed().as_secs_f64();
+    let fold_rate = rate(started);
     anyhow::ensure!(live.totals().rooms == REPLAY_ROOMS, "replay lost rooms");
     store.close().await;
-    Ok((written, written as f64 / secs))
+    Ok(ReplayRates {
+        events,
+        read: read_rate,
+        decode: decode_rate,
+        fold: fold_rate,
+    })
+}
+
+/// Reads the whole log page by page, calling `f` on each event.
+async fn scan(
+    log: &dyn EventLog,
+    mut f: impl FnMut(&caucus_eventlog::RecordedEvent) -> anyhow::Result<()>,
+) -> anyhow::Result<usize> {
+    let mut cursor = None;
+    let mut n = 0;
+    loop {
+        let page = log.read_all(cursor, 16_384).await?;
+        let Some(last) = page.last() else {
+            return Ok(n);
+        };
+        cursor = Some(last.position);
+        for e in &page {
+            f(e)?;
+        }
+        n += page.len();
+    }
 }
 
 /// Rooms where peers join, publish, mute, unmute and leave, decided by the real
