@@ -43,6 +43,10 @@ pub(crate) async fn migrate(client: &mut Client) -> Result<Vec<u32>, OpenError> 
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
         .await
         .map_err(db)?;
+    // `IF NOT EXISTS` would otherwise log a NOTICE on every start.
+    tx.batch_execute("SET LOCAL client_min_messages = warning")
+        .await
+        .map_err(db)?;
     tx.batch_execute(BOOKKEEPING).await.map_err(db)?;
     let found: Option<i32> = tx
         .query_one("SELECT max(version) FROM schema_migrations", &[])
