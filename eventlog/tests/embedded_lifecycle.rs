@@ -142,3 +142,33 @@ async fn checkpoints_survive_reopen_and_damage_is_reported() {
     assert!(matches!(r, Err(ReadError::Corrupt(_))), "{r:?}");
     log.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_retry_racing_its_first_attempt_gets_the_same_places() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = EmbeddedLog::open(dir.path()).expect("open");
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let s = StreamName::new(format!("room-{}", i % 5)).expect("name");
+        let batch = vec![event(10), event(20)];
+        for _ in 0..3 {
+            let (log, s, batch) = (log.clone(), s.clone(), batch.clone());
+            tasks.push(tokio::spawn(async move {
+                let out = log.append(&s, ExpectedRevision::Any, batch.clone()).await;
+                (batch[0].event_id, out.expect("append or idempotent retry"))
+            }));
+        }
+    }
+    let mut places = std::collections::HashMap::new();
+    for t in tasks {
+        let (id, out) = t.await.expect("task");
+        let first = *places.entry(id).or_insert(out.first_position);
+        assert_eq!(
+            first, out.first_position,
+            "every attempt names the same place"
+        );
+    }
+    let all = log.read_all(None, 1000).await.expect("read");
+    assert_eq!(all.len(), 80, "each batch stored once");
+    log.close().await;
+}

@@ -125,7 +125,8 @@ impl EmbeddedLog {
             recovered.active_len,
             options.segment_bytes.max(segment::HEADER_LEN as u64 + 1),
             lock,
-        );
+        )
+        .map_err(|e| io_err(&dir, e))?;
         let handle = std::thread::Builder::new()
             .name("caucus-log-writer".into())
             .spawn(move || {

@@ -1,9 +1,9 @@
 //! Opening a data directory: scan every segment, rebuild the index, and cut a
 //! torn tail.
 //!
-//! The writer syncs after every drain and a drain writes at most
-//! [`TORN_WINDOW`] bytes, so after a crash only the last segment's final
-//! `TORN_WINDOW` bytes can hold a partly written frame. A bad frame there is a
+//! At most two groups of the writer are unsynced at any time and together
+//! they hold less than [`TORN_WINDOW`] bytes, so after a crash only the last
+//! segment's final `TORN_WINDOW` bytes can hold a partly written frame. A bad frame there is a
 //! torn write: recovery truncates the segment at its start (nothing in it was
 //! ever acknowledged). A bad frame anywhere else is corruption of acknowledged
 //! data: open fails with [`OpenError::Corrupt`] and nothing on disk changes.
@@ -19,8 +19,9 @@ use super::frame::{self, FRAME_HEADER_LEN, FrameError, MAX_BODY_LEN};
 use super::index::{FrameLoc, Index};
 use super::segment::{self, HEADER_LEN, io_err};
 
-/// Most bytes one drain of the writer adds to a segment before its sync.
-pub const TORN_WINDOW: u64 = 16 << 20;
+/// Most bytes at the end of the last segment that may be unsynced: two
+/// groups of the writer (the one being synced and the next).
+pub const TORN_WINDOW: u64 = 32 << 20;
 
 /// A segment as recovery leaves it.
 #[derive(Debug)]
