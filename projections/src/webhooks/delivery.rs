@@ -220,10 +220,31 @@ pub(crate) async fn run(
     log: Arc<dyn EventLog>,
     progress: watch::Sender<ConsumerProgress>,
 ) {
-    if let Err(e) = consume(&rt, log, &progress).await {
-        tracing::error!(endpoint = %rt.id, error = %e, "webhook consumer stopped");
-        progress.send_modify(|p| p.failed = Some(e.to_string()));
+    loop {
+        match consume(&rt, log.clone(), &progress).await {
+            Ok(()) => break,
+            // The log shut down: the server is stopping; the checkpoint is safe.
+            Err(ConsumerError::Read(ReadError::Closed)) => {
+                tracing::info!(endpoint = %rt.id, "webhook consumer stopped with the log");
+                break;
+            }
+            // The store is briefly unavailable: start over from the saved
+            // checkpoint (what was in flight is sent again: at-least-once).
+            Err(
+                e @ (ConsumerError::Read(ReadError::Unavailable(_)) | ConsumerError::Checkpoint(_)),
+            ) => {
+                tracing::warn!(endpoint = %rt.id, error = %e, "webhook consumer restarting in 1 s");
+                rt.journal.flush();
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(e) => {
+                tracing::error!(endpoint = %rt.id, error = %e, "webhook consumer stopped");
+                progress.send_modify(|p| p.failed = Some(e.to_string()));
+                break;
+            }
+        }
     }
+    rt.journal.flush();
 }
 
 async fn consume(
