@@ -50,4 +50,12 @@ impl Engine {
             history,
         }))
     }
+
+    /// Stops the projections after snapshotting them and storing their
+    /// checkpoints, so the next start resumes instead of rebuilding. Call before
+    /// closing the log.
+    pub async fn shutdown(&self) {
+        self.live.shutdown().await;
+        self.history.shutdown().await;
+    }
 }

@@ -53,6 +53,8 @@ pub enum ProjectionError {
 pub struct Projected<P: Projection> {
     state: Arc<RwLock<P>>,
     applied: watch::Receiver<Progress>,
+    stop: Arc<tokio::sync::Notify>,
+    task: Arc<std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>>,
 }
 
 impl<P: Projection> std::fmt::Debug for Projected<P> {
@@ -69,6 +71,8 @@ impl<P: Projection> Clone for Projected<P> {
         Self {
             state: self.state.clone(),
             applied: self.applied.clone(),
+            stop: self.stop.clone(),
+            task: self.task.clone(),
         }
     }
 }
@@ -118,8 +122,33 @@ impl<P: Projection> Projected<P> {
             failed: None,
         });
         let subscription = Subscription::new(log.clone(), position, Filter::All);
-        tokio::spawn(follow(log, subscription, state.clone(), tx, snapshots));
-        Ok(Self { state, applied })
+        let stop = Arc::new(tokio::sync::Notify::new());
+        let task = tokio::spawn(follow(
+            log,
+            subscription,
+            state.clone(),
+            tx,
+            snapshots,
+            stop.clone(),
+        ));
+        Ok(Self {
+            state,
+            applied,
+            stop,
+            task: Arc::new(std::sync::Mutex::new(Some(task))),
+        })
+    }
+
+    /// Stops following the log, writes the snapshot and the checkpoint, and
+    /// waits until both are stored. Reads keep working on the last state.
+    pub async fn shutdown(&self) {
+        let task = self.task.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(task) = task {
+            self.stop.notify_one();
+            if let Err(e) = task.await {
+                tracing::warn!(projection = P::NAME, error = %e, "projection task failed");
+            }
+        }
     }
 
     /// Reads the projection under a short lock.
@@ -196,12 +225,14 @@ async fn follow<P: Projection>(
     state: Arc<RwLock<P>>,
     progress: watch::Sender<Progress>,
     snapshots: Option<SnapshotDir>,
+    stop: Arc<tokio::sync::Notify>,
 ) {
     let mut since_snapshot = 0u64;
     loop {
         let message = tokio::select! {
             m = subscription.next() => m,
             () = progress.closed() => break,
+            () = stop.notified() => break,
         };
         match message {
             Ok(SubscriptionMessage::Event(event)) => {

@@ -98,6 +98,9 @@ pub struct ServeArgs {
     /// Address of the HTTP listener (REST API, signalling, metrics).
     #[arg(long, env = "CAUCUS_HTTP", default_value = "127.0.0.1:8080")]
     pub http: SocketAddr,
+    /// Development mode: webhooks may target private and loopback addresses.
+    #[arg(long, env = "CAUCUS_DEV")]
+    pub dev: bool,
 }
 
 #[derive(Debug, Args)]

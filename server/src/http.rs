@@ -18,7 +18,7 @@ use anyhow::Context;
 use caucus_api::{AppState, MeteredLog, Metrics};
 use caucus_eventlog::EventLog;
 use caucus_projections::Engine;
-use caucus_projections::webhooks::{DeliveryConfig, Webhooks};
+use caucus_projections::webhooks::{ClientConfig, DeliveryConfig, UrlPolicy, Webhooks};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -35,18 +35,27 @@ pub struct Http {
 /// Opens the workspaces of `data` (creating the default workspace on first
 /// start), starts the engine, the API's projections and the webhook service
 /// (endpoints and delivery logs in `data/webhooks`) on `log`, and serves on
-/// `addr`.
+/// `addr`. In `dev` mode webhooks may target private and loopback addresses.
 pub async fn start(
     data: &Path,
     addr: SocketAddr,
     log: Arc<dyn EventLog>,
     snapshots: Option<PathBuf>,
+    dev: bool,
 ) -> anyhow::Result<Http> {
     let workspaces = crate::workspace_cli::ensure_default(data)?;
     let metrics = Metrics::new();
     let log = MeteredLog::wrap(log, metrics.clone());
     let engine = Engine::start(log.clone(), snapshots.clone()).await?;
-    let hooks = Webhooks::start(log, Some(data.join("webhooks")), DeliveryConfig::default())
+    // Webhooks to private and loopback addresses only in dev mode.
+    let delivery = DeliveryConfig {
+        client: ClientConfig {
+            policy: UrlPolicy { allow_private: dev },
+            ..ClientConfig::default()
+        },
+        ..DeliveryConfig::default()
+    };
+    let hooks = Webhooks::start(log, Some(data.join("webhooks")), delivery)
         .await
         .context("starting the webhook service")?;
     let state = AppState::new(engine.clone(), workspaces, metrics, snapshots).await?;

@@ -30,6 +30,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         args.http,
         store.log.clone(),
         store.snapshots.clone(),
+        args.dev,
     )
     .await?;
     let engine = http.engine.clone();
@@ -45,6 +46,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!("shutting down: no new requests; finishing those in flight");
     http.shutdown().await;
     ticker.abort();
+    engine.shutdown().await;
     drop(engine);
     store.close().await;
     tracing::info!("log flushed and closed");
