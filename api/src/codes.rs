@@ -283,12 +283,7 @@ impl Projection for CodeIndex {
         if recorded.stream.category() != RoomCodes::CATEGORY {
             return Ok(());
         }
-        let Some(room) = recorded
-            .stream
-            .as_str()
-            .split_once('-')
-            .and_then(|(_, id)| id.parse::<RoomId>().ok())
-        else {
+        let Some(room) = caucus_projections::entity_id::<RoomId>(recorded) else {
             return Ok(());
         };
         let event: CodeEvent = decode_event(recorded)?;

@@ -39,3 +39,13 @@ pub fn decode_event<E: DomainEvent>(recorded: &RecordedEvent) -> Result<E, Decod
     )
     .map_err(|e: DecodeError| fail(e.to_string()))
 }
+
+/// The entity id of the event's stream, `<category>-<id>` → `id`, parsed as `T`
+/// (`None` when the stream name does not carry a valid one).
+pub fn entity_id<T: std::str::FromStr>(recorded: &RecordedEvent) -> Option<T> {
+    recorded
+        .stream
+        .as_str()
+        .split_once('-')
+        .and_then(|(_, id)| id.parse().ok())
+}

@@ -11,7 +11,7 @@ use caucus_domain::{
 use caucus_eventlog::RecordedEvent;
 use serde::{Deserialize, Serialize};
 
-use crate::codec::{DecodeFailure, decode_event};
+use crate::codec::{DecodeFailure, decode_event, entity_id};
 use crate::runner::Projection;
 
 /// One session of a room.
@@ -112,12 +112,7 @@ impl Projection for SessionHistory {
         if recorded.stream.category() != Room::CATEGORY {
             return Ok(());
         }
-        let Some(room_id) = recorded
-            .stream
-            .as_str()
-            .split_once('-')
-            .and_then(|(_, id)| id.parse::<RoomId>().ok())
-        else {
+        let Some(room_id) = entity_id::<RoomId>(recorded) else {
             return Ok(());
         };
         let event: RoomEvent = decode_event(recorded)?;

@@ -24,7 +24,7 @@ pub mod live;
 pub mod runner;
 pub mod webhooks;
 
-pub use codec::{DecodeFailure, decode_event};
+pub use codec::{DecodeFailure, decode_event, entity_id};
 pub use engine::Engine;
 pub use executor::{Executable, ExecuteError, Executed, Executor, encode_event};
 pub use history::{PeerRecord, SessionHistory, SessionRecord};

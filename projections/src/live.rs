@@ -14,7 +14,7 @@ use caucus_domain::{
 use caucus_eventlog::RecordedEvent;
 use serde::{Deserialize, Serialize};
 
-use crate::codec::{DecodeFailure, decode_event};
+use crate::codec::{DecodeFailure, decode_event, entity_id};
 use crate::runner::Projection;
 
 /// Every room and template, current.
@@ -52,12 +52,6 @@ impl Projection for LiveRooms {
         }
         Ok(())
     }
-}
-
-/// The id part of `<category>-<id>`.
-fn entity_id<T: std::str::FromStr>(recorded: &RecordedEvent) -> Option<T> {
-    let name = recorded.stream.as_str();
-    name.split_once('-').and_then(|(_, id)| id.parse().ok())
 }
 
 /// Totals for metrics and health.
