@@ -13,6 +13,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     about = "Self-hostable live audio/video rooms on an event-sourced engine"
 )]
 pub struct Cli {
+    /// A TOML file whose keys (`data`, `http`, `store`, `dev`, `log_format`, `log`,
+    /// `access_key`, `secret`) fill in `CAUCUS_…` variables that are not set.
+    #[arg(long, global = true, env = "CAUCUS_CONFIG")]
+    pub config: Option<std::path::PathBuf>,
     /// Log output: human-readable or one JSON object per line.
     #[arg(
         long,

@@ -12,6 +12,7 @@ mod bench_log;
 mod bench_log_pg;
 mod bench_webhooks;
 mod cli;
+mod config;
 mod http;
 mod log_copy;
 mod migrate;
@@ -28,6 +29,14 @@ use clap::Parser;
 use crate::cli::{BenchCommand, Cli, Command, LogCommand};
 
 fn main() -> anyhow::Result<()> {
+    // The config file only fills in environment variables that are not set, before
+    // anything reads them (no other thread runs yet).
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(path) = config::path_from(&args) {
+        for (var, value) in config::load(&path)? {
+            set_env(&var, &value);
+        }
+    }
     let cli = Cli::parse();
     serve::init_tracing(cli.log_format);
     match cli.command {
@@ -57,4 +66,12 @@ fn main() -> anyhow::Result<()> {
             Command::Workspace(_) | Command::Token(_) => unreachable!("handled without a runtime"),
         }
     })
+}
+
+/// Sets an environment variable at start-up.
+#[allow(unsafe_code)]
+fn set_env(var: &str, value: &str) {
+    // SAFETY: called from `main` before the runtime or any other thread exists,
+    // so nothing can read the environment concurrently.
+    unsafe { std::env::set_var(var, value) };
 }

@@ -24,6 +24,7 @@ pub fn init_tracing(format: LogFormat) {
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let stop = shutdown_signal()?;
     let store = crate::store::open(&args.store).await?;
     let http = crate::http::start(
         &args.store.data,
@@ -42,7 +43,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     );
     let ticker = tokio::spawn(tick_sessions(engine.clone()));
 
-    shutdown_signal().await;
+    stop.await;
     tracing::info!("shutting down: no new requests; finishing those in flight");
     http.shutdown().await;
     ticker.abort();
@@ -89,23 +90,17 @@ pub fn now() -> Timestamp {
     Timestamp::from_unix_micros(us)
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// Registers for SIGTERM and SIGINT now, so a signal that arrives while the
+/// server is still starting is not lost (nor kills it uncleanly); the returned
+/// future completes on the first one.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = int.recv() => {},
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
+    })
 }

@@ -51,3 +51,55 @@ fn serve_runs_until_sigterm_and_locks_its_data_directory() {
     assert!(status.success(), "exit status {status:?}");
     assert!(dir.path().join("data/log").is_dir());
 }
+
+#[test]
+fn serve_takes_its_settings_from_a_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("from-config");
+    let config = dir.path().join("caucus.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "data = {:?}\nhttp = \"127.0.0.1:0\"\n",
+            data.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let mut server = caucus(&["--config", config.to_str().unwrap(), "serve"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(server.stdout.take().unwrap());
+    let mut banner = String::new();
+    while !banner.contains("Caucus is running") {
+        let mut line = String::new();
+        assert!(
+            stdout.read_line(&mut line).unwrap() > 0,
+            "serve exited; it printed {banner:?}"
+        );
+        banner.push_str(&line);
+    }
+    assert!(
+        banner.contains("from-config"),
+        "the data directory comes from the file: {banner}"
+    );
+    terminate(&server);
+    assert!(
+        wait_exit(&mut server, Duration::from_secs(20))
+            .expect("exits")
+            .success()
+    );
+    assert!(data.join("log").is_dir());
+
+    std::fs::write(&config, "dta = \"typo\"\n").unwrap();
+    let out = caucus(&["--config", config.to_str().unwrap(), "serve"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("unknown key"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
