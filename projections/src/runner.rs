@@ -202,19 +202,39 @@ pub async fn rebuild<P: Projection>(
     log: &Arc<dyn EventLog>,
     upto: Option<Position>,
 ) -> Result<P, ProjectionError> {
+    // Reading the next page overlaps with folding this one: a reader task runs
+    // ahead by at most two pages.
+    let (pages, mut rx) = tokio::sync::mpsc::channel(2);
+    let reader = tokio::spawn(read_pages(log.clone(), pages));
     let mut state = P::default();
-    let mut cursor = None;
-    loop {
-        let page = log.read_all(cursor, REBUILD_PAGE).await?;
-        if page.is_empty() {
-            return Ok(state);
-        }
-        for event in &page {
+    while let Some(page) = rx.recv().await {
+        for event in &page? {
             if upto.is_some_and(|u| event.position > u) {
+                reader.abort();
                 return Ok(state);
             }
             state.apply(event)?;
-            cursor = Some(event.position);
+        }
+    }
+    Ok(state)
+}
+
+/// Sends the whole log, page by page, until it is read or the receiver is gone.
+async fn read_pages(
+    log: Arc<dyn EventLog>,
+    pages: tokio::sync::mpsc::Sender<Result<Vec<RecordedEvent>, ReadError>>,
+) {
+    let mut cursor = None;
+    loop {
+        let page = log.read_all(cursor, REBUILD_PAGE).await;
+        match &page {
+            Ok(events) if events.is_empty() => return,
+            Ok(events) => cursor = events.last().map(|e| e.position),
+            Err(_) => {}
+        }
+        let failed = page.is_err();
+        if pages.send(page).await.is_err() || failed {
+            return;
         }
     }
 }
