@@ -143,8 +143,8 @@ async fn scan(
     }
 }
 
-/// Rooms where peers join, publish, mute, unmute and leave, decided by the real
-/// decider and appended in batches.
+/// Rooms where peers join, publish, mute, unmute and leave while one stays,
+/// decided by the real decider and appended in batches.
 async fn write_room_history(log: &dyn EventLog, progress: bool) -> anyhow::Result<usize> {
     let bar = progress.then(|| {
         indicatif::ProgressBar::new(REPLAY_EVENTS as u64).with_message("writing room history")
@@ -214,7 +214,7 @@ fn room_events(room: u64, count: usize) -> Vec<RoomEvent> {
         let mic = format!("mic-{n}").parse().expect("track id");
         let cam = format!("cam-{n}").parse().expect("track id");
         let stream_id = caucus_domain::StreamId::new(format!("stream-{n}")).expect("stream id");
-        let cmds: Vec<RoomCommand> = vec![
+        let mut cmds: Vec<RoomCommand> = vec![
             JoinPeer {
                 peer_id: peer.clone(),
                 user_id: UserId::new(format!("user-{n}")).expect("user id"),
@@ -247,6 +247,11 @@ fn room_events(room: u64, count: usize) -> Vec<RoomEvent> {
             }
             .into(),
         ];
+        if n == 1 {
+            // The first participant stays: one session while the others come and
+            // go, as in a real meeting (not one session per join).
+            cmds.pop();
+        }
         for cmd in cmds {
             step(&mut state, cmd, &mut out);
         }
