@@ -28,6 +28,8 @@ pub struct Http {
     /// The engine, over the log wrapped to time appends for `/metrics`.
     pub engine: Arc<Engine>,
     pub addr: SocketAddr,
+    /// The API's own projection (room codes), snapshotted on shutdown.
+    codes: caucus_projections::Projected<caucus_api::codes::CodeIndex>,
     stop: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
 }
@@ -59,6 +61,7 @@ pub async fn start(
         .await
         .context("starting the webhook service")?;
     let state = AppState::new(engine.clone(), workspaces, metrics, snapshots).await?;
+    let codes = state.code_index().clone();
     let app = caucus_api::app(state).layer(caucus_api::routes::webhooks::layer(hooks));
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -77,13 +80,15 @@ pub async fn start(
     Ok(Http {
         engine,
         addr,
+        codes,
         stop,
         task,
     })
 }
 
 impl Http {
-    /// Stops accepting connections and waits for the requests in flight.
+    /// Stops accepting connections, waits for the requests in flight, then
+    /// snapshots the room-code projection.
     pub async fn shutdown(self) {
         let _ = self.stop.send(());
         match self.task.await {
@@ -91,5 +96,6 @@ impl Http {
             Ok(Err(e)) => tracing::warn!(error = %e, "HTTP server stopped with an error"),
             Err(e) => tracing::warn!(error = %e, "HTTP server task failed"),
         }
+        self.codes.shutdown().await;
     }
 }
