@@ -45,11 +45,58 @@ fn serve_runs_until_sigterm_and_locks_its_data_directory() {
         "{err}"
     );
 
+    // Something in the log, so the projections have state to snapshot.
+    let addr = banner
+        .rsplit("http://")
+        .next()
+        .unwrap()
+        .trim()
+        .trim_end_matches('.')
+        .to_owned();
+    let token = caucus(&["token", "management", "--data", data])
+        .output()
+        .unwrap();
+    assert!(
+        token.status.success(),
+        "{}",
+        String::from_utf8_lossy(&token.stderr)
+    );
+    let token = String::from_utf8(token.stdout).unwrap();
+    let answer = post(
+        &addr,
+        "/v2/rooms",
+        token.trim(),
+        r#"{"name": "snapshot-room"}"#,
+    );
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+
     terminate(&server);
     let status =
         wait_exit(&mut server, Duration::from_secs(20)).expect("serve exits after SIGTERM");
     assert!(status.success(), "exit status {status:?}");
     assert!(dir.path().join("data/log").is_dir());
+    for projection in ["live-rooms", "session-history", "room-codes"] {
+        let file = dir
+            .path()
+            .join(format!("data/projections/{projection}.json"));
+        assert!(file.is_file(), "{} is written on shutdown", file.display());
+    }
+}
+
+/// One HTTP/1.1 POST over a plain socket; returns the whole answer.
+fn post(addr: &str, path: &str, token: &str, body: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer
 }
 
 #[test]
