@@ -15,7 +15,7 @@ use std::time::Duration;
 use caucus_domain::{Aggregate, DomainEvent};
 use caucus_eventlog::{
     AppendError, AppendOutcome, Codec, EventLog, ExpectedRevision, Metadata, NewEvent, ReadError,
-    RecordedEvent, StreamName,
+    StreamName,
 };
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
@@ -343,9 +343,4 @@ pub fn encode_event<E: DomainEvent>(event: &E, metadata: &Metadata) -> NewEvent 
         payload: event.encode(),
         metadata: metadata.clone(),
     }
-}
-
-/// Reads one stored event back into the domain (see [`crate::codec`]).
-pub fn decode_recorded<E: DomainEvent>(recorded: &RecordedEvent) -> Result<E, DecodeFailure> {
-    decode_event(recorded)
 }
