@@ -14,7 +14,10 @@ use caucus_domain::*;
 use common::samples::{room_event_samples, template_event_samples};
 
 fn dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+    // Read at run time (cargo sets it when it runs a test), so a test binary
+    // built in another checkout reads this checkout's fixtures.
+    let root = std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo test");
+    Path::new(&root).join("tests/fixtures")
 }
 
 fn path(event_type: &str, version: u16) -> PathBuf {

@@ -43,7 +43,7 @@ struct Step {
 /// Mostly a few seconds between steps, sometimes a jump past a short session.
 fn step() -> impl Strategy<Value = Step> {
     (
-        0u8..26,
+        0u8..28,
         0..=PEERS,
         0..PEERS,
         0..ROLES.len(),
@@ -265,6 +265,24 @@ fn command(s: &Step, i: u32, now: Timestamp) -> RoomCommand {
             at: now,
         }
         .into(),
+        25 => RecordJoinFailure {
+            peer_id: peer(s.a),
+            user_id: user(s.a),
+            name: "late".into(),
+            metadata: String::new(),
+            role: r(s.role),
+            reason: "refused".into(),
+            at: now,
+        }
+        .into(),
+        26 => RecordRoleChangeFailure {
+            actor: actor(s.a),
+            peer_id: peer(s.b),
+            role: r(s.role),
+            reason: "refused".into(),
+            at: now,
+        }
+        .into(),
         _ => Tick { now }.into(),
     }
 }
@@ -434,7 +452,7 @@ fn random_sequences_reach_every_event_type() {
     let mut runner = TestRunner::deterministic();
     let strategy = proptest::collection::vec(step(), 0..80);
     let mut seen = std::collections::BTreeSet::new();
-    for _ in 0..300 {
+    for _ in 0..600 {
         let steps = strategy.new_tree(&mut runner).unwrap().current();
         let mut state = RoomState::default();
         let mut now = t(0);

@@ -60,10 +60,10 @@ async fn standard_webhooks_verifies_signatures_through_a_rotation() {
     let python = std::env::var("CAUCUS_PYTHON").expect(
         "CAUCUS_PYTHON is not set: run scripts/setup.d/20-python.sh (scripts/test does) and export what it prints",
     );
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/webhook_support/receiver.py"
-    );
+    // Found at run time (cargo sets CARGO_MANIFEST_DIR when it runs a test),
+    // so a binary built in another checkout reads this checkout's script.
+    let script = std::path::Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap())
+        .join("tests/webhook_support/receiver.py");
     let mut child = Command::new(&python)
         .arg(script)
         .stdout(Stdio::piped())

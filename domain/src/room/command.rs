@@ -39,6 +39,8 @@ pub enum RoomCommand {
     EndRoom(EndRoom),
     BroadcastMessage(BroadcastMessage),
     Tick(Tick),
+    RecordJoinFailure(RecordJoinFailure),
+    RecordRoleChangeFailure(RecordRoleChangeFailure),
 }
 
 /// Creates the room, enabled, with a snapshot of its template's roles.
@@ -270,6 +272,33 @@ pub struct Tick {
     pub now: Timestamp,
 }
 
+/// Records a join that was refused (the front end ran [`JoinPeer`] and the
+/// room said no). Accepted whenever the room exists.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecordJoinFailure {
+    pub peer_id: PeerId,
+    pub user_id: UserId,
+    pub name: String,
+    pub metadata: String,
+    pub role: RoleName,
+    /// At most [`MAX_FAILURE_REASON`] bytes.
+    pub reason: String,
+    pub at: Timestamp,
+}
+
+/// Records a refused role change (request, accept or force).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecordRoleChangeFailure {
+    pub actor: Actor,
+    pub peer_id: PeerId,
+    pub role: RoleName,
+    pub reason: String,
+    pub at: Timestamp,
+}
+
+/// Longest recorded failure reason, in bytes.
+pub const MAX_FAILURE_REASON: usize = 1_024;
+
 impl RoomCommand {
     /// The moment the command carries.
     pub fn at(&self) -> Timestamp {
@@ -297,6 +326,8 @@ impl RoomCommand {
             Self::EndRoom(c) => c.at,
             Self::BroadcastMessage(c) => c.at,
             Self::Tick(c) => c.now,
+            Self::RecordJoinFailure(c) => c.at,
+            Self::RecordRoleChangeFailure(c) => c.at,
         }
     }
 }
@@ -337,4 +368,6 @@ from_commands!(
     EndRoom,
     BroadcastMessage,
     Tick,
+    RecordJoinFailure,
+    RecordRoleChangeFailure,
 );

@@ -44,6 +44,8 @@ event_enum! {
         RoleChanged(RoleChanged) = 1,
         RoomEnded(RoomEnded) = 1,
         MessageBroadcast(MessageBroadcast) = 1,
+        PeerJoinFailed(PeerJoinFailed) = 1,
+        RoleChangeFailed(RoleChangeFailed) = 1,
     }
 }
 
@@ -75,6 +77,8 @@ impl RoomEvent {
             Self::RoleChanged(e) => e.at,
             Self::RoomEnded(e) => e.at,
             Self::MessageBroadcast(e) => e.at,
+            Self::PeerJoinFailed(e) => e.at,
+            Self::RoleChangeFailed(e) => e.at,
         }
     }
 }
@@ -262,5 +266,31 @@ pub struct MessageBroadcast {
     pub recipients: Recipients,
     pub message_type: String,
     pub message: String,
+    pub at: Timestamp,
+}
+
+/// A join the room refused (for audits and `peer.join.failure` webhooks). It
+/// changes no state.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
+pub struct PeerJoinFailed {
+    pub peer_id: PeerId,
+    pub user_id: UserId,
+    pub name: String,
+    pub metadata: String,
+    pub role: RoleName,
+    /// The refusal, in words (the decider's error).
+    pub reason: String,
+    pub at: Timestamp,
+}
+
+/// A role change the room refused (for audits and `role.change.failure`
+/// webhooks). It changes no state.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
+pub struct RoleChangeFailed {
+    pub peer_id: PeerId,
+    /// The role asked for.
+    pub role: RoleName,
+    pub by: Actor,
+    pub reason: String,
     pub at: Timestamp,
 }

@@ -146,6 +146,8 @@ pub fn apply(s: &mut RoomState, event: &RoomEvent) {
         }
         RoomEvent::RoomEnded(_) => {}
         RoomEvent::MessageBroadcast(_) => s.counters.messages_sent += 1,
+        // Records of refusals: nothing changed.
+        RoomEvent::PeerJoinFailed(_) | RoomEvent::RoleChangeFailed(_) => {}
     }
 }
 

@@ -243,6 +243,24 @@ pub fn room_event_samples() -> Vec<RoomEvent> {
             at,
         }
         .into(),
+        PeerJoinFailed {
+            peer_id: peer(3),
+            user_id: user(3),
+            name: "Carol".into(),
+            metadata: "{}".into(),
+            role: rn("guest"),
+            reason: "role guest is full (limit 2)".into(),
+            at,
+        }
+        .into(),
+        RoleChangeFailed {
+            peer_id: peer(2),
+            role: rn("host"),
+            by: as_peer(1),
+            reason: "role host is full (limit 1)".into(),
+            at,
+        }
+        .into(),
     ]
 }
 

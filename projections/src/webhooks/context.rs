@@ -133,7 +133,9 @@ impl RoomContext {
             | RoomEvent::TrackUnmuteRequested(_)
             | RoomEvent::RoleChangeRequested(_)
             | RoomEvent::RoomEnded(_)
-            | RoomEvent::MessageBroadcast(_) => {}
+            | RoomEvent::MessageBroadcast(_)
+            | RoomEvent::PeerJoinFailed(_)
+            | RoomEvent::RoleChangeFailed(_) => {}
         }
     }
 

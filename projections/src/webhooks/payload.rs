@@ -31,19 +31,16 @@ pub const STANDARD_TYPES: &[&str] = &[
     "session.open.success",
     "session.close.success",
     "peer.join.success",
+    "peer.join.failure",
     "peer.leave.success",
     "role.change.success",
+    "role.change.failure",
     "room.end.success",
 ];
 
-/// 100ms types accepted in filters but not produced yet (see the docs: refused
-/// commands are not in the log).
-pub const NOT_PRODUCED_TYPES: &[&str] = &[
-    "peer.join.failure",
-    "peer.leave.failure",
-    "role.change.failure",
-    "room.end.failure",
-];
+/// 100ms types accepted in filters but not produced: a leave or an end-room
+/// that Caucus refuses is an error to its caller, not a fact in the log.
+pub const NOT_PRODUCED_TYPES: &[&str] = &["peer.leave.failure", "room.end.failure"];
 
 /// Caucus extensions, sent only to endpoints that ask for them by name.
 pub const EXTENSION_TYPES: &[&str] = &[
@@ -267,6 +264,31 @@ pub fn map(ctx: &RoomContext, recorded: &RecordedEvent, event: &RoomEvent) -> Ve
             put_track(&mut data, p, e.track_id.as_str());
             data.insert("unmuted_at".into(), json!(rfc3339(e.at)));
             "caucus.track.unmute.success"
+        }
+        RoomEvent::PeerJoinFailed(e) => {
+            data.insert("peer_id".into(), json!(e.peer_id.as_str()));
+            data.insert("user_id".into(), json!(e.user_id.as_str()));
+            data.insert("user_name".into(), json!(e.name));
+            data.insert("user_data".into(), json!(e.metadata));
+            data.insert("role".into(), json!(e.role.as_str()));
+            data.insert("joined_at".into(), json!(rfc3339(e.at)));
+            data.insert("error_message".into(), json!(e.reason));
+            data.insert("type".into(), json!("regular"));
+            "peer.join.failure"
+        }
+        RoomEvent::RoleChangeFailed(e) => {
+            let Some(p) = ctx.peers.get(&e.peer_id) else {
+                return Vec::new();
+            };
+            put_session(&mut data);
+            put_peer(&mut data, &e.peer_id, p);
+            // 100ms: `role` is the role asked for; no previous_role.
+            data.insert("role".into(), json!(e.role.as_str()));
+            data.insert("error_message".into(), json!(e.reason));
+            if let Actor::Peer(by) = &e.by {
+                data.insert("role_change_requested_by".into(), json!(by.as_str()));
+            }
+            "role.change.failure"
         }
         RoomEvent::RoomCreated(_)
         | RoomEvent::RoomUpdated(_)

@@ -1,9 +1,9 @@
 //! Given a room's events, when one more is mapped, then these payloads.
 
 use caucus_domain::room::{
-    LeaveReason, PeerJoined, PeerLeft, RoleChanged, RoomCreated, RoomEnded, RoomSettings,
-    SessionCloseReason, SessionClosed, SessionOpened, TrackKind, TrackMuted, TrackPublished,
-    TrackSource,
+    LeaveReason, PeerJoinFailed, PeerJoined, PeerLeft, RoleChangeFailed, RoleChanged, RoomCreated,
+    RoomEnded, RoomSettings, SessionCloseReason, SessionClosed, SessionOpened, TrackKind,
+    TrackMuted, TrackPublished, TrackSource,
 };
 use caucus_domain::{Actor, DomainEvent, RoomEvent, Timestamp};
 use caucus_eventlog::{Codec, Metadata, Position, RecordedEvent, StreamName};
@@ -316,6 +316,48 @@ fn events_without_a_webhook_or_before_room_created_map_to_nothing() {
         ])
         .is_empty()
     );
+}
+
+#[test]
+fn refused_joins_and_role_changes_are_failures_with_the_reason() {
+    let mut events = vec![created(), opened(1), joined(1, "host", 2)];
+    events.push(RoomEvent::PeerJoinFailed(PeerJoinFailed {
+        peer_id: peer(7),
+        user_id: "user-7".parse().unwrap(),
+        name: "Late".into(),
+        metadata: "{}".into(),
+        role: "guest".parse().unwrap(),
+        reason: "role guest is full (limit 1)".into(),
+        at: at(5),
+    }));
+    let v = one(&events);
+    assert_eq!(v["type"], "peer.join.failure");
+    assert_eq!(v["data"]["peer_id"], peer(7).as_str());
+    assert_eq!(v["data"]["user_id"], "user-7");
+    assert_eq!(v["data"]["role"], "guest");
+    assert_eq!(v["data"]["error_message"], "role guest is full (limit 1)");
+    assert_eq!(v["data"]["room_id"], ROOM);
+
+    let mut events = vec![
+        created(),
+        opened(1),
+        joined(1, "host", 2),
+        joined(2, "guest", 3),
+    ];
+    events.push(RoomEvent::RoleChangeFailed(RoleChangeFailed {
+        peer_id: peer(2),
+        role: "host".parse().unwrap(),
+        by: Actor::Peer(peer(1)),
+        reason: "role host is full (limit 1)".into(),
+        at: at(6),
+    }));
+    let v = one(&events);
+    assert_eq!(v["type"], "role.change.failure");
+    assert_eq!(v["data"]["role"], "host");
+    assert_eq!(v["data"]["user_id"], "user-2");
+    assert_eq!(v["data"]["role_change_requested_by"], peer(1).as_str());
+    assert_eq!(v["data"]["error_message"], "role host is full (limit 1)");
+    assert!(v["data"].get("previous_role").is_none());
 }
 
 #[test]

@@ -5,6 +5,7 @@
 //! mute, remote mute), `roles` (role change request, accept, force). This
 //! module holds the checks they share.
 
+mod failures;
 mod peers;
 mod roles;
 mod rooms;
@@ -49,6 +50,8 @@ pub fn decide(s: &RoomState, cmd: &RoomCommand) -> Result<Vec<RoomEvent>, RoomEr
         RoomCommand::AcceptRoleChange(c) => roles::accept(s, c),
         RoomCommand::ForceRoleChange(c) => roles::force(s, c),
         RoomCommand::ForceRoleChangeBulk(c) => roles::force_bulk(s, c),
+        RoomCommand::RecordJoinFailure(c) => failures::join(s, c),
+        RoomCommand::RecordRoleChangeFailure(c) => failures::role_change(s, c),
     }
 }
 
