@@ -31,6 +31,7 @@ pub mod openapi;
 pub mod pagination;
 pub mod routes;
 pub mod schemas;
+pub mod signal;
 pub mod state;
 pub mod timefmt;
 pub mod workspaces;

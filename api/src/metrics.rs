@@ -1,7 +1,8 @@
 //! Prometheus metrics held in the app state (no process-global recorder):
 //! requests by route and status, request latency, event-log append latency,
-//! and live rooms, peers and sessions (read from the live projection at scrape
-//! time).
+//! live rooms, peers and sessions (read from the live projection at scrape
+//! time), and the media transport's packet counters (read from the source
+//! [`Metrics::set_media_source`] installs, at scrape time).
 //!
 //! ```text
 //! let metrics = Metrics::new();
@@ -9,7 +10,7 @@
 //! let engine = Engine::start(log, snapshots).await?;
 //! ```
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use async_trait::async_trait;
@@ -17,8 +18,9 @@ use caucus_eventlog::{
     AppendError, AppendOutcome, EventLog, ExpectedRevision, NewEvent, Position, ReadError,
     RecordedEvent, StreamName,
 };
-use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
@@ -61,6 +63,71 @@ struct Inner {
     live_rooms: Gauge,
     live_sessions: Gauge,
     live_peers: Gauge,
+    media: Arc<MediaSource>,
+}
+
+/// The media transport's data-path counters, as `/metrics` shows them
+/// (`caucus_sfu_{received,forwarded}_{packets,bytes}_total`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MediaCounters {
+    pub packets_received: u64,
+    pub bytes_received: u64,
+    pub packets_forwarded: u64,
+    pub bytes_forwarded: u64,
+}
+
+type MediaFn = Box<dyn Fn() -> MediaCounters + Send + Sync>;
+
+/// Reads the media counters at scrape time; empty until a source is set.
+#[derive(Default)]
+struct MediaSource(OnceLock<MediaFn>);
+
+impl std::fmt::Debug for MediaSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("MediaSource")
+            .field(&self.0.get().is_some())
+            .finish()
+    }
+}
+
+impl Collector for MediaSource {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let Some(read) = self.0.get() else {
+            return Ok(());
+        };
+        let c = read();
+        for (name, help, value) in [
+            (
+                "sfu_received_packets",
+                "RTP packets received from publishers",
+                c.packets_received,
+            ),
+            (
+                "sfu_received_bytes",
+                "Payload bytes received from publishers",
+                c.bytes_received,
+            ),
+            (
+                "sfu_forwarded_packets",
+                "RTP packets forwarded to subscribers",
+                c.packets_forwarded,
+            ),
+            (
+                "sfu_forwarded_bytes",
+                "Payload bytes forwarded to subscribers",
+                c.bytes_forwarded,
+            ),
+        ] {
+            let counter = ConstCounter::new(value);
+            counter.encode(encoder.encode_descriptor(
+                name,
+                help,
+                None,
+                counter.metric_type(),
+            )?)?;
+        }
+        Ok(())
+    }
 }
 
 impl Default for Metrics {
@@ -103,6 +170,8 @@ impl Metrics {
         registry.register("live_sessions", "Sessions open now", live_sessions.clone());
         let live_peers = Gauge::default();
         registry.register("live_peers", "Peers joined now", live_peers.clone());
+        let media = Arc::new(MediaSource::default());
+        registry.register_collector(Box::new(media.clone()));
         Self {
             inner: Arc::new(Inner {
                 registry,
@@ -112,6 +181,7 @@ impl Metrics {
                 live_rooms,
                 live_sessions,
                 live_peers,
+                media,
             }),
         }
     }
@@ -146,6 +216,15 @@ impl Metrics {
         self.inner.live_rooms.set(g(rooms));
         self.inner.live_sessions.set(g(sessions));
         self.inner.live_peers.set(g(peers));
+    }
+
+    /// Installs where the media counters are read from at scrape time (once;
+    /// a second source is ignored and reported as `false`).
+    pub fn set_media_source(
+        &self,
+        read: impl Fn() -> MediaCounters + Send + Sync + 'static,
+    ) -> bool {
+        self.inner.media.0.set(Box::new(read)).is_ok()
     }
 
     /// The text exposition (OpenMetrics, which Prometheus reads).
