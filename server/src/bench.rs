@@ -69,7 +69,7 @@ pub async fn webhooks(args: crate::cli::JsonArg) -> anyhow::Result<()> {
     print(&report, args.json)
 }
 
-fn print<T: Serialize>(report: &T, json: bool) -> anyhow::Result<()> {
+pub(crate) fn print<T: Serialize>(report: &T, json: bool) -> anyhow::Result<()> {
     if json {
         println!("{}", serde_json::to_string(report)?);
     } else if let serde_json::Value::Object(map) = serde_json::to_value(report)? {

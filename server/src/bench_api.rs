@@ -73,14 +73,27 @@ pub struct ApiBench {
 
 type HttpClient = Client<HttpConnector, Full<Bytes>>;
 
-struct Target {
+/// A server's REST API, called with one bearer token (also used by `caucus load`).
+pub(crate) struct Target {
     base: String,
     token: String,
     client: HttpClient,
 }
 
 impl Target {
-    async fn request(
+    /// Calls `base` (`http://host:port`) with `token`.
+    pub(crate) fn new(base: &str, token: String) -> Self {
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        Self {
+            base: base.trim_end_matches('/').to_owned(),
+            token,
+            client: Client::builder(TokioExecutor::new()).build(connector),
+        }
+    }
+
+    /// One request; returns the status and the body.
+    pub(crate) async fn request(
         &self,
         method: &str,
         path: &str,

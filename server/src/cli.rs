@@ -56,6 +56,9 @@ pub enum Command {
     /// Mint tokens for local use.
     #[command(subcommand)]
     Token(crate::token_cli::TokenCommand),
+    /// Run SDK peers (publishers and subscribers) in rooms of a running server
+    /// and report received packets, loss and join latency.
+    Load(crate::load::LoadArgs),
 }
 
 #[derive(Debug, Args)]
@@ -105,6 +108,30 @@ pub struct ServeArgs {
     /// Development mode: webhooks may target private and loopback addresses.
     #[arg(long, env = "CAUCUS_DEV")]
     pub dev: bool,
+    #[command(flatten)]
+    pub media: MediaArgs,
+}
+
+/// The media transports and signalling.
+#[derive(Clone, Debug, Args)]
+pub struct MediaArgs {
+    /// The one UDP socket of the WebRTC SFU (all peers share it). The default
+    /// takes a free port on loopback; a deployment names its address and port
+    /// (e.g. 0.0.0.0:7881 with --webrtc-advertise).
+    #[arg(long, env = "CAUCUS_WEBRTC_UDP", default_value = "127.0.0.1:0")]
+    pub webrtc_udp: SocketAddr,
+    /// Addresses advertised to clients as ICE host candidates (comma
+    /// separated); default: the UDP socket's own address.
+    #[arg(long, env = "CAUCUS_WEBRTC_ADVERTISE", value_delimiter = ',')]
+    pub webrtc_advertise: Vec<std::net::IpAddr>,
+    /// Seconds a peer whose WebSocket or media connection dropped is kept
+    /// for it to reconnect.
+    #[arg(long, env = "CAUCUS_RECONNECT_GRACE", default_value_t = 60)]
+    pub reconnect_grace: u64,
+    /// The WebSocket URL `/init` hands out (behind a proxy); default
+    /// `ws://<Host header>/ws`.
+    #[arg(long, env = "CAUCUS_PUBLIC_WS_URL")]
+    pub public_ws_url: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -135,6 +162,9 @@ pub enum BenchCommand {
     Api(crate::bench_api::BenchApiArgs),
     /// Webhooks: deliveries/s to a local receiver with 1,000 rooms, and lag.
     Webhooks(JsonArg),
+    /// SFU: forwarded packets/s per server core, join latency and loss, with
+    /// SDK peers against a `caucus serve` child process.
+    Sfu(crate::bench_sfu::BenchSfuArgs),
 }
 
 #[derive(Debug, Args)]

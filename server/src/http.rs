@@ -13,14 +13,20 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
+use caucus_api::signal::{SignalConfig, Signalling};
 use caucus_api::{AppState, MeteredLog, Metrics};
 use caucus_eventlog::EventLog;
+use caucus_media::Transport;
 use caucus_projections::Engine;
 use caucus_projections::webhooks::{ClientConfig, DeliveryConfig, UrlPolicy, Webhooks};
+use caucus_transport_webrtc::{WebRtcConfig, WebRtcTransport};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+
+use crate::cli::MediaArgs;
 
 /// A running HTTP listener and the engine behind it.
 #[derive(Debug)]
@@ -28,6 +34,8 @@ pub struct Http {
     /// The engine, over the log wrapped to time appends for `/metrics`.
     pub engine: Arc<Engine>,
     pub addr: SocketAddr,
+    /// The WebRTC SFU (its UDP address and forwarding counters).
+    pub webrtc: Arc<WebRtcTransport>,
     /// The API's own projection (room codes), snapshotted on shutdown.
     codes: caucus_projections::Projected<caucus_api::codes::CodeIndex>,
     stop: oneshot::Sender<()>,
@@ -44,6 +52,7 @@ pub async fn start(
     log: Arc<dyn EventLog>,
     snapshots: Option<PathBuf>,
     dev: bool,
+    media: &MediaArgs,
 ) -> anyhow::Result<Http> {
     let workspaces = crate::workspace_cli::ensure_default(data)?;
     let metrics = Metrics::new();
@@ -60,9 +69,22 @@ pub async fn start(
     let hooks = Webhooks::start(log, Some(data.join("webhooks")), delivery)
         .await
         .context("starting the webhook service")?;
-    let state = AppState::new(engine.clone(), workspaces, metrics, snapshots).await?;
+    let state = AppState::new(engine.clone(), workspaces, metrics.clone(), snapshots).await?;
     let codes = state.code_index().clone();
-    let app = caucus_api::app(state).layer(caucus_api::routes::webhooks::layer(hooks));
+    let (signalling, webrtc) = start_media(state.clone(), media).await?;
+    let sfu = webrtc.clone();
+    metrics.set_media_source(move || {
+        let s = sfu.stats();
+        caucus_api::metrics::MediaCounters {
+            packets_received: s.packets_received,
+            bytes_received: s.bytes_received,
+            packets_forwarded: s.packets_forwarded,
+            bytes_forwarded: s.bytes_forwarded,
+        }
+    });
+    let app = caucus_api::app(state)
+        .merge(signalling.router())
+        .layer(caucus_api::routes::webhooks::layer(hooks));
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("listening on {addr}"))?;
@@ -80,10 +102,41 @@ pub async fn start(
     Ok(Http {
         engine,
         addr,
+        webrtc,
         codes,
         stop,
         task,
     })
+}
+
+/// Starts the WebRTC SFU and the signalling over it.
+async fn start_media(
+    state: AppState,
+    media: &MediaArgs,
+) -> anyhow::Result<(Arc<Signalling>, Arc<WebRtcTransport>)> {
+    let advertise = if media.webrtc_advertise.is_empty() {
+        anyhow::ensure!(
+            !media.webrtc_udp.ip().is_unspecified(),
+            "--webrtc-udp {} binds every address: say which to advertise with --webrtc-advertise",
+            media.webrtc_udp
+        );
+        vec![media.webrtc_udp.ip()]
+    } else {
+        media.webrtc_advertise.clone()
+    };
+    let webrtc = WebRtcTransport::start(WebRtcConfig::new(media.webrtc_udp, advertise))
+        .with_context(|| format!("binding the WebRTC UDP socket {}", media.webrtc_udp))?;
+    let config = SignalConfig {
+        grace: Duration::from_secs(media.reconnect_grace),
+        public_ws_url: media.public_ws_url.clone(),
+        ..SignalConfig::default()
+    };
+    let transport: Arc<dyn Transport> = webrtc.clone();
+    let signalling = Signalling::start(state, transport, config)
+        .await
+        .map_err(|e| anyhow::anyhow!("starting signalling: {e}"))?;
+    tracing::info!(udp = %webrtc.local_addr(), "WebRTC SFU listening");
+    Ok((signalling, webrtc))
 }
 
 impl Http {

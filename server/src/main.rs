@@ -4,16 +4,21 @@
 //!
 //! Layout: `cli` (the argument types), `store` (opens the log a `--data` or
 //! `--store` names), `serve` and `http` (the server), `replay`, `workspace_cli`,
-//! `token_cli`, `migrate`, `log_copy`, and the benchmark programs `bench*`.
+//! `token_cli`, `migrate`, `log_copy`, the load generator `load*` (SDK peers
+//! against a running server), and the benchmark programs `bench*`.
 
 mod bench;
 mod bench_api;
 mod bench_log;
 mod bench_log_pg;
+mod bench_sfu;
 mod bench_webhooks;
 mod cli;
 mod config;
 mod http;
+mod load;
+mod load_peers;
+mod load_probe;
 mod log_copy;
 mod migrate;
 mod replay;
@@ -38,6 +43,15 @@ fn main() -> anyhow::Result<()> {
         }
     }
     let cli = Cli::parse();
+    if matches!(
+        cli.command,
+        Command::Load(_) | Command::Bench(BenchCommand::Sfu(_))
+    ) && std::env::var_os("CAUCUS_LOG").is_none()
+    {
+        // Hundreds of SDK peers: webrtc-rs logs every state change at info,
+        // and two warnings per connection that are expected on loopback.
+        set_env("CAUCUS_LOG", "warn,rtc_dtls=error,rtc_ice=error");
+    }
     serve::init_tracing(cli.log_format);
     match cli.command {
         Command::Workspace(cmd) => return workspace_cli::run(cmd),
@@ -54,6 +68,8 @@ fn main() -> anyhow::Result<()> {
             Command::Bench(BenchCommand::Log(args)) => bench::log(args).await,
             Command::Bench(BenchCommand::Api(args)) => bench::api(args).await,
             Command::Bench(BenchCommand::Webhooks(args)) => bench::webhooks(args).await,
+            Command::Bench(BenchCommand::Sfu(args)) => bench_sfu::run(args).await,
+            Command::Load(args) => load::run_cli(args).await,
             Command::Migrate(args) => migrate::run(&args.store).await,
             Command::Log(LogCommand::Copy(args)) => {
                 let progress = std::io::stderr().is_terminal() && !args.json;

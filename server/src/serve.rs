@@ -32,6 +32,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         store.log.clone(),
         store.snapshots.clone(),
         args.dev,
+        &args.media,
     )
     .await?;
     let engine = http.engine.clone();
@@ -40,6 +41,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     println!(
         "Caucus is running on the {} at http://{}.",
         store.description, http.addr
+    );
+    println!(
+        "Clients join at http://{}/init (100ms initEndpoint); WebRTC media on udp {}.",
+        http.addr,
+        http.webrtc.local_addr()
     );
     let ticker = tokio::spawn(tick_sessions(engine.clone()));
 

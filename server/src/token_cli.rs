@@ -1,7 +1,7 @@
 //! `caucus token app|management`: mint tokens for local use with a workspace's
 //! secret. Prints the token alone on stdout.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use caucus_api::auth::{self, AppGrant};
@@ -74,19 +74,23 @@ pub fn run(cmd: TokenCommand) -> anyhow::Result<()> {
 
 fn workspace(c: &Common) -> anyhow::Result<Workspace> {
     anyhow::ensure!(c.ttl > 0, "--ttl must be positive");
-    let store = WorkspaceStore::open(&c.data)
-        .with_context(|| format!("reading workspaces in {}", c.data.display()))?;
+    find_workspace(&c.data, c.workspace.as_deref())
+}
+
+/// The workspace of `data` named `name` (its name or access key), or the
+/// first one; with its secret, for minting tokens.
+pub fn find_workspace(data: &Path, name: Option<&str>) -> anyhow::Result<Workspace> {
+    let store = WorkspaceStore::open(data)
+        .with_context(|| format!("reading workspaces in {}", data.display()))?;
     let list = store.list();
-    let found = match &c.workspace {
-        Some(w) => list
-            .into_iter()
-            .find(|x| &x.name == w || &x.access_key == w),
+    let found = match name {
+        Some(w) => list.into_iter().find(|x| x.name == w || x.access_key == w),
         None => list.into_iter().next(),
     };
     found.with_context(|| {
         format!(
             "no such workspace in {} (run `caucus serve` or `caucus workspace create` first)",
-            c.data.display()
+            data.display()
         )
     })
 }
