@@ -42,6 +42,20 @@ pub fn terminate(child: &Child) {
     assert!(status.success(), "kill -TERM failed");
 }
 
+/// Reads `caucus serve`'s stdout up to its "Caucus is running" line and
+/// returns everything read; panics (naming what it printed) if serve exits
+/// first.
+pub fn read_banner(stdout: &mut impl std::io::BufRead) -> String {
+    let mut banner = String::new();
+    while !banner.contains("Caucus is running") {
+        let mut line = String::new();
+        let n = stdout.read_line(&mut line).expect("read serve's stdout");
+        assert!(n > 0, "serve exited before starting; it printed {banner:?}");
+        banner.push_str(&line);
+    }
+    banner
+}
+
 /// Waits for a child to exit, at most `limit`.
 pub fn wait_exit(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
     let deadline = Instant::now() + limit;
@@ -53,3 +67,5 @@ pub fn wait_exit(child: &mut Child, limit: Duration) -> Option<std::process::Exi
     }
     None
 }
+
+pub mod served;

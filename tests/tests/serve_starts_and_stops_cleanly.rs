@@ -1,11 +1,11 @@
 //! `caucus serve` starts on an empty data directory, refuses a second server on
 //! the same directory, and on SIGTERM flushes the log and exits 0.
 
-use std::io::{BufRead, BufReader};
+use std::io::BufReader;
 use std::process::Stdio;
 use std::time::Duration;
 
-use caucus_tests::{caucus, terminate, wait_exit};
+use caucus_tests::{caucus, read_banner, terminate, wait_exit};
 
 #[test]
 fn serve_runs_until_sigterm_and_locks_its_data_directory() {
@@ -18,15 +18,7 @@ fn serve_runs_until_sigterm_and_locks_its_data_directory() {
         .spawn()
         .unwrap();
     let mut stdout = BufReader::new(server.stdout.take().unwrap());
-    let mut banner = String::new();
-    while !banner.contains("Caucus is running") {
-        let mut line = String::new();
-        assert!(
-            stdout.read_line(&mut line).unwrap() > 0,
-            "serve exited before starting; it printed {banner:?}"
-        );
-        banner.push_str(&line);
-    }
+    let banner = read_banner(&mut stdout);
     assert!(
         banner.contains("http://127.0.0.1:"),
         "the banner names the bound address: {banner}"
@@ -118,15 +110,7 @@ fn serve_takes_its_settings_from_a_config_file() {
         .spawn()
         .unwrap();
     let mut stdout = BufReader::new(server.stdout.take().unwrap());
-    let mut banner = String::new();
-    while !banner.contains("Caucus is running") {
-        let mut line = String::new();
-        assert!(
-            stdout.read_line(&mut line).unwrap() > 0,
-            "serve exited; it printed {banner:?}"
-        );
-        banner.push_str(&line);
-    }
+    let banner = read_banner(&mut stdout);
     assert!(
         banner.contains("from-config"),
         "the data directory comes from the file: {banner}"

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The official 100ms web SDK, unchanged, in headless Chromium against the
+# built binary (tests/browser: npm ci from the committed lockfile, a check
+# that the bundle embedded at /demo is built from the current sources, then
+# node --test inside a loopback-only network namespace).
+set -euo pipefail
+cd "${ROOT:?}"
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  echo "installing nodejs and npm"
+  as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq nodejs npm >/dev/null
+fi
+bin=${CAUCUS_BIN:?}
+# The Rust SDK peer the mixed test runs (built by `cargo build --all-targets`).
+[[ -x "$(dirname "$bin")/sdk_peer" ]] || cargo build --locked -p caucus-tests --bin sdk_peer
+tests/browser/run.sh "$bin"
