@@ -20,6 +20,11 @@ pub struct WebRtcConfig {
     /// Capacity of each peer's event channel; events beyond it are dropped
     /// (with a warning) rather than stalling the media loop.
     pub event_capacity: usize,
+    /// The receive and send buffer asked for on the UDP socket. Every peer's
+    /// packets queue in the one socket while the driver is busy, so the
+    /// kernel default (about 200 KiB) drops bursts of a few hundred packets;
+    /// the kernel caps the request at `net.core.rmem_max`/`wmem_max`.
+    pub socket_buffer: usize,
 }
 
 impl WebRtcConfig {
@@ -31,6 +36,7 @@ impl WebRtcConfig {
             disconnect_timeout: Duration::from_secs(5),
             keyframe_interval: Duration::from_millis(500),
             event_capacity: 256,
+            socket_buffer: 4 << 20,
         }
     }
 

@@ -17,6 +17,23 @@ use crate::core::Sfu;
 use crate::driver::{self, Command};
 use crate::stats::{Stats, StatsSnapshot};
 
+/// Binds a non-blocking UDP socket and asks for `buffer` bytes of receive
+/// and send buffer (the kernel may grant less: the granted sizes are logged).
+fn bind(addr: SocketAddr, buffer: usize) -> io::Result<StdUdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    socket.set_recv_buffer_size(buffer)?;
+    socket.set_send_buffer_size(buffer)?;
+    socket.bind(&addr.into())?;
+    socket.set_nonblocking(true)?;
+    tracing::debug!(
+        recv = socket.recv_buffer_size()?,
+        send = socket.send_buffer_size()?,
+        "webrtc socket buffers"
+    );
+    Ok(socket.into())
+}
+
 /// Commands queued to the driver before senders wait.
 const COMMAND_QUEUE: usize = 1024;
 
@@ -33,8 +50,7 @@ impl WebRtcTransport {
     /// Binds the socket and starts the driver thread. The driver stops when
     /// the last handle is dropped.
     pub fn start(config: WebRtcConfig) -> io::Result<Arc<Self>> {
-        let std_socket = StdUdpSocket::bind(config.bind)?;
-        std_socket.set_nonblocking(true)?;
+        let std_socket = bind(config.bind, config.socket_buffer)?;
         let local_addr = std_socket.local_addr()?;
         let candidates: Vec<SocketAddr> = if config.advertise.is_empty() {
             if local_addr.ip().is_unspecified() {
