@@ -63,7 +63,7 @@ async fn create_refuses_bad_values_and_appends_nothing() {
         json!({"name": "a", "template": "x"}),
         json!({"name": "a", "template_id": "65f0c2a1b2c3d4e5f6a7b8c9"}),
         json!({"name": "a", "recording_info": {"enabled": true}}),
-        json!({"name": "a", "webhook": {"url": "http://x"}}),
+        json!({"name": "a", "webhook": {"url": 5}}),
         json!({"name": "a", "region": "mars"}),
         json!({"name": 5}),
     ] {

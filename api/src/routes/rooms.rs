@@ -6,7 +6,11 @@ use caucus_domain::room::{
     MIN_SESSION_SECONDS, RoomInfo, RoomSettings, TemplateSnapshot, UpdateRoom,
 };
 use caucus_domain::template::Region;
+use std::collections::BTreeMap;
+
 use caucus_domain::{RoomId, WorkspaceId};
+use caucus_projections::webhooks::endpoint::{REDACTED, check_room_hook};
+use caucus_projections::webhooks::{Endpoint, RoomHook, SigningSecret, Webhooks};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
@@ -17,6 +21,7 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Body, Caller, Path, Query};
 use crate::pagination::{self, Page};
 use crate::routes::templates;
+use crate::routes::webhooks::{MaybeHooks, double_option};
 use crate::state::AppState;
 use crate::timefmt::{self, rfc3339};
 
@@ -54,10 +59,58 @@ pub struct RoomObject {
     pub size: u32,
     pub max_duration_seconds: u32,
     pub large_room: bool,
+    /// The room's webhook override, when set. Header values are shown as
+    /// `[redacted]` (they often carry credentials).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<RoomWebhookObject>,
     pub created_at: String,
     pub updated_at: String,
 }
 
+/// A room's webhook override as the Room API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RoomWebhookObject {
+    pub url: String,
+    /// Header names; every value reads `[redacted]`.
+    pub headers: BTreeMap<String, String>,
+    /// Caucus extension: the room-scoped webhook endpoint behind the override
+    /// (its deliveries, dead letters, redelivery and secret rotation are under
+    /// `/v2/webhooks/endpoints/{endpoint_id}`).
+    pub endpoint_id: String,
+    /// Caucus extension: the `whsec_…` signing secret, only in the answer of
+    /// the create/update call that set the override first. Rotate it through
+    /// the endpoint API to get a new one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
+impl RoomWebhookObject {
+    fn new(e: &Endpoint, secret: Option<&SigningSecret>) -> Self {
+        Self {
+            url: e.url.clone(),
+            headers: e
+                .headers
+                .keys()
+                .map(|k| (k.clone(), REDACTED.to_owned()))
+                .collect(),
+            endpoint_id: e.id.clone(),
+            secret: secret.map(|s| s.expose().to_owned()),
+        }
+    }
+}
+
+/// The `webhook` field of a room create or update: 100ms's per-room override.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoomWebhookBody {
+    /// `http` or `https`; private and loopback hosts only when the operator
+    /// allows them (dev mode).
+    pub url: String,
+    /// Sent as-is with every request (at most 32, 8 KiB); a value may not be
+    /// `[redacted]`.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+}
 fn region_name(r: Region) -> String {
     match r {
         Region::In => "in",
@@ -85,6 +138,7 @@ impl RoomObject {
             size: r.settings.size,
             max_duration_seconds: r.settings.max_duration_seconds,
             large_room: r.settings.large_room,
+            webhook: None,
             created_at: rfc3339(r.created_at),
             updated_at: rfc3339(r.updated_at),
         }
@@ -113,9 +167,11 @@ pub struct RoomBody {
     /// Only `{"enabled": false}` is accepted: recording is not offered.
     #[schema(value_type = Option<Object>)]
     pub recording_info: Option<Value>,
-    /// Refused: per-room webhooks are not offered.
-    #[schema(value_type = Option<Object>)]
-    pub webhook: Option<Value>,
+    /// The room's webhook override: its events go to this URL instead of the
+    /// workspace's endpoints. On update, `null` removes it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<RoomWebhookBody>, nullable)]
+    pub webhook: Option<Option<RoomWebhookBody>>,
     /// Refused unless empty: polls are not offered.
     pub polls: Option<Vec<String>>,
     /// Update only: enable or disable the room.
@@ -140,12 +196,6 @@ impl RoomBody {
                     "recording is not supported by this server",
                 ));
             }
-        }
-        if self.webhook.is_some() {
-            return Err(ApiError::invalid(
-                "invalid body",
-                "per-room webhooks are not supported by this server",
-            ));
         }
         if self.polls.as_ref().is_some_and(|p| !p.is_empty()) {
             return Err(ApiError::invalid(
@@ -192,6 +242,25 @@ impl RoomBody {
         Ok(())
     }
 
+    /// The webhook change asked for, checked (service present, URL and
+    /// headers valid) before anything is written.
+    fn check_webhook(&self, hooks: &MaybeHooks) -> ApiResult<Option<Option<RoomHook>>> {
+        let Some(change) = &self.webhook else {
+            return Ok(None);
+        };
+        let service = hooks.required()?;
+        let Some(body) = change else {
+            return Ok(Some(None));
+        };
+        let hook = RoomHook {
+            url: body.url.clone(),
+            headers: body.headers.clone(),
+        };
+        check_room_hook(&hook, service.policy())
+            .map_err(|e| ApiError::invalid("invalid webhook", e.to_string()))?;
+        Ok(Some(Some(hook)))
+    }
+
     fn settings(&self, base: RoomSettings) -> RoomSettings {
         RoomSettings {
             size: self.size.unwrap_or(base.size),
@@ -236,13 +305,55 @@ pub fn find(state: &AppState, ws: &WorkspaceId, id: &str) -> ApiResult<RoomInfo>
         .ok_or_else(|| ApiError::not_found("room"))
 }
 
-fn object(state: &AppState, r: &RoomInfo) -> RoomObject {
+fn object(state: &AppState, hooks: &MaybeHooks, r: &RoomInfo) -> RoomObject {
     let template = state
         .engine()
         .live
         .read(|l| l.template(&r.template_id).map(|t| t.name.clone()))
         .unwrap_or_default();
-    RoomObject::from_info(r, template)
+    let mut o = RoomObject::from_info(r, template);
+    o.webhook = hooks
+        .0
+        .as_ref()
+        .and_then(|h| h.endpoints().room_override(&r.workspace_id, &r.id))
+        .map(|e| RoomWebhookObject::new(&e, None));
+    o
+}
+
+/// Applies a checked webhook change; the answer's `webhook`, with the secret
+/// when the override was just made.
+async fn apply_webhook(
+    hooks: &Webhooks,
+    r: &RoomInfo,
+    change: Option<RoomHook>,
+) -> ApiResult<Option<RoomWebhookObject>> {
+    match change {
+        Some(hook) => {
+            let (e, secret) = hooks
+                .set_room_override(&r.workspace_id, &r.id, hook)
+                .await?;
+            Ok(Some(RoomWebhookObject::new(&e, secret.as_ref())))
+        }
+        None => {
+            hooks.remove_room_override(&r.workspace_id, &r.id)?;
+            Ok(None)
+        }
+    }
+}
+
+/// The room object answered after a change: with the webhook just applied
+/// (so a new secret shows once).
+async fn answer(
+    state: &AppState,
+    hooks: &MaybeHooks,
+    r: &RoomInfo,
+    change: Option<Option<RoomHook>>,
+) -> ApiResult<axum::Json<RoomObject>> {
+    let mut o = object(state, hooks, r);
+    if let (Some(change), Some(h)) = (change, &hooks.0) {
+        o.webhook = apply_webhook(h, r, change).await?;
+    }
+    Ok(axum::Json(o))
 }
 
 fn time_filter(s: &Option<String>, name: &str) -> ApiResult<Option<caucus_domain::Timestamp>> {
@@ -260,15 +371,17 @@ fn time_filter(s: &Option<String>, name: &str) -> ApiResult<Option<caucus_domain
 
 /// Create a room. If a room with this name exists, that room is returned.
 #[utoipa::path(post, path = "/v2/rooms", tag = "rooms", request_body = RoomBody,
-    responses((status = 200, body = RoomObject), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    responses((status = 200, body = RoomObject), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 503, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn create_room(
     state: axum::extract::State<AppState>,
     caller: Caller,
+    hooks: MaybeHooks,
     Body(body): Body<RoomBody>,
 ) -> ApiResult<axum::Json<RoomObject>> {
     body.check_unsupported()?;
     body.check_values(&RoomSettings::default())?;
+    let webhook = body.check_webhook(&hooks)?;
     let ws = &caller.workspace_id;
     let _name = state.name_lock("room", ws, body.name.as_deref()).await;
     if let Some(name) = &body.name {
@@ -277,7 +390,7 @@ pub async fn create_room(
             .live
             .read(|l| l.room_named(ws, name).and_then(|r| r.room.clone()));
         if let Some(r) = existing {
-            return Ok(axum::Json(object(&state, &r)));
+            return answer(&state, &hooks, &r, webhook).await;
         }
     }
     let template = match &body.template_id {
@@ -304,7 +417,7 @@ pub async fn create_room(
             .await?;
         room = find(&state, ws, &id)?;
     }
-    Ok(axum::Json(object(&state, &room)))
+    answer(&state, &hooks, &room, webhook).await
 }
 
 /// List rooms, in creation order.
@@ -314,6 +427,7 @@ pub async fn create_room(
 pub async fn list_rooms(
     state: axum::extract::State<AppState>,
     caller: Caller,
+    hooks: MaybeHooks,
     Query(q): Query<RoomFilters>,
 ) -> ApiResult<axum::Json<Page<RoomObject>>> {
     let limit = pagination::limit(q.limit)?;
@@ -338,7 +452,9 @@ pub async fn list_rooms(
             })
             .collect()
     });
-    let items = rooms.iter().map(|r| (r.id.to_string(), object(&state, r)));
+    let items = rooms
+        .iter()
+        .map(|r| (r.id.to_string(), object(&state, &hooks, r)));
     Ok(axum::Json(pagination::paginate(
         items,
         limit,
@@ -353,10 +469,11 @@ pub async fn list_rooms(
 pub async fn get_room(
     state: axum::extract::State<AppState>,
     caller: Caller,
+    hooks: MaybeHooks,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<RoomObject>> {
     let r = find(&state, &caller.workspace_id, &id)?;
-    Ok(axum::Json(object(&state, &r)))
+    Ok(axum::Json(object(&state, &hooks, &r)))
 }
 
 /// Update a room; `{"enabled": false}` disables it (the session goes on, new
@@ -364,15 +481,17 @@ pub async fn get_room(
 #[utoipa::path(post, path = "/v2/rooms/{room_id}", tag = "rooms", params(("room_id" = String, Path)),
     request_body = RoomBody,
     responses((status = 200, body = RoomObject), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn update_room(
     state: axum::extract::State<AppState>,
     caller: Caller,
+    hooks: MaybeHooks,
     Path(id): Path<String>,
     Body(body): Body<RoomBody>,
 ) -> ApiResult<axum::Json<RoomObject>> {
     body.check_unsupported()?;
+    let webhook = body.check_webhook(&hooks)?;
     let ws = &caller.workspace_id;
     let _name = state.name_lock("room", ws, body.name.as_deref()).await;
     let current = find(&state, ws, &id)?;
@@ -431,5 +550,5 @@ pub async fn update_room(
         None => {}
     }
     let r = find(&state, ws, &id)?;
-    Ok(axum::Json(object(&state, &r)))
+    answer(&state, &hooks, &r, webhook).await
 }

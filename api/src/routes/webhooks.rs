@@ -18,7 +18,7 @@ use axum::Extension;
 use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use caucus_projections::webhooks::endpoint::{DEFAULT_OVERLAP_SECONDS, EndpointError};
+use caucus_projections::webhooks::endpoint::{DEFAULT_OVERLAP_SECONDS, EndpointError, REDACTED};
 use caucus_projections::webhooks::replay::RedeliverError;
 use caucus_projections::webhooks::{
     AttemptRecord, DeadLetter, Endpoint, EndpointSpec, Selection, WebhookError, Webhooks,
@@ -65,6 +65,28 @@ impl<S: Send + Sync> FromRequestParts<S> for Hooks {
     }
 }
 
+/// The webhook service when the server has one (room routes use it for the
+/// per-room override and answer 503 only when an override is asked for).
+#[derive(Debug, Clone)]
+pub struct MaybeHooks(pub Option<Webhooks>);
+
+impl<S: Send + Sync> FromRequestParts<S> for MaybeHooks {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(parts.extensions.get::<Webhooks>().cloned()))
+    }
+}
+
+impl MaybeHooks {
+    /// The service, or 503.
+    pub fn required(&self) -> ApiResult<&Webhooks> {
+        self.0
+            .as_ref()
+            .ok_or_else(|| ApiError::Unavailable("webhooks are not enabled on this server".into()))
+    }
+}
+
 impl From<WebhookError> for ApiError {
     fn from(e: WebhookError) -> Self {
         let text = e.to_string();
@@ -75,9 +97,12 @@ impl From<WebhookError> for ApiError {
             WebhookError::Endpoint(
                 EndpointError::Policy(_)
                 | EndpointError::UnknownType(_)
-                | EndpointError::MissingUrl,
+                | EndpointError::MissingUrl
+                | EndpointError::RedactedValue(_),
             ) => ApiError::invalid("invalid webhook endpoint", text),
-            WebhookError::Endpoint(EndpointError::TooMany) => ApiError::Conflict(text),
+            WebhookError::Endpoint(EndpointError::TooMany | EndpointError::RoomOverride) => {
+                ApiError::Conflict(text)
+            }
             WebhookError::Redeliver(RedeliverError::TooMany | RedeliverError::BadRange(_)) => {
                 ApiError::invalid("invalid redelivery", text)
             }
@@ -116,6 +141,10 @@ pub struct EndpointObject {
     pub events: Option<Vec<String>>,
     pub secrets: Vec<SecretInfo>,
     pub consumer: Option<ConsumerInfo>,
+    /// Set when this endpoint is a room's webhook override (Room API
+    /// `webhook`); it is changed and removed through the Room API (409 here).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub room_id: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -126,7 +155,16 @@ impl EndpointObject {
             id: e.id.clone(),
             url: e.url.clone(),
             description: e.description.clone(),
-            headers: e.headers.clone(),
+            // A room override's header values are redacted as in GET room:
+            // they were given to the Room API, which never shows them again.
+            headers: match &e.room {
+                None => e.headers.clone(),
+                Some(_) => e
+                    .headers
+                    .keys()
+                    .map(|k| (k.clone(), REDACTED.to_owned()))
+                    .collect(),
+            },
             events: e.events.clone(),
             secrets: e
                 .secrets
@@ -141,6 +179,7 @@ impl EndpointObject {
                 caught_up: p.caught_up,
                 failed: p.failed,
             }),
+            room_id: e.room.as_ref().map(|r| r.room_id.to_string()),
             created_at: rfc3339(e.created_at),
             updated_at: rfc3339(e.updated_at),
         }
@@ -156,7 +195,7 @@ pub struct CreatedEndpoint {
     pub secret: String,
 }
 
-fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+pub(crate) fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,

@@ -192,11 +192,21 @@ impl Contexts {
     }
 }
 
-/// The payloads of `recorded` that `endpoint` receives.
-pub(crate) fn select(endpoint: &Endpoint, payloads: Vec<Payload>) -> Vec<Payload> {
+/// The payloads of `recorded` that `endpoint` receives: its workspace's, of
+/// the types it wants, and routed to it (a room override takes its room's
+/// events from the workspace endpoints, see [`Endpoint::routes`]).
+pub(crate) fn select(
+    store: &EndpointStore,
+    endpoint: &Endpoint,
+    payloads: Vec<Payload>,
+) -> Vec<Payload> {
     payloads
         .into_iter()
-        .filter(|p| p.workspace_id == endpoint.workspace_id && endpoint.wants(p.webhook_type))
+        .filter(|p| {
+            p.workspace_id == endpoint.workspace_id
+                && endpoint.wants(p.webhook_type)
+                && endpoint.routes(store, &p.room, p.position.0)
+        })
         .collect()
 }
 
@@ -293,6 +303,18 @@ async fn consume(
                     progress.send_modify(|p| p.checkpoint = saved);
                 }
                 while tasks.try_join_next().is_some() {}
+                if pending.is_empty() && removed_override_done(rt, sub.cursor()) {
+                    // A removed room override that delivered all it covers.
+                    log.save_checkpoint(&name, sub.cursor().unwrap_or(Position(0)))
+                        .await
+                        .map_err(|e| ConsumerError::Checkpoint(e.to_string()))?;
+                    rt.store
+                        .retire(&rt.id)
+                        .map_err(|e| ConsumerError::Checkpoint(e.to_string()))?;
+                    rt.journal.remove_files();
+                    tracing::info!(endpoint = %rt.id, "removed room webhook override finished");
+                    return Ok(());
+                }
             }
             msg = sub.next(), if room_for_more => match msg? {
                 SubscriptionMessage::CaughtUp => progress.send_modify(|p| p.caught_up = true),
@@ -300,7 +322,7 @@ async fn consume(
                     let Some(endpoint) = rt.store.by_id(&rt.id) else {
                         return Ok(()); // deleted: the service aborts us anyway
                     };
-                    let payloads = select(&endpoint, contexts.payloads(log.as_ref(), &recorded).await?);
+                    let payloads = select(&rt.store, &endpoint, contexts.payloads(log.as_ref(), &recorded).await?);
                     if payloads.is_empty() {
                         continue;
                     }
@@ -317,6 +339,21 @@ async fn consume(
                 }
             }
         }
+    }
+}
+
+/// Whether this endpoint is a removed room override whose consumer has read
+/// past everything it covers.
+fn removed_override_done(rt: &Runtime, cursor: Option<Position>) -> bool {
+    let Some(endpoint) = rt.store.by_id(&rt.id) else {
+        return false;
+    };
+    let Some(removed) = endpoint.room.and_then(|s| s.removed) else {
+        return false;
+    };
+    match removed.head {
+        None => true,
+        Some(h) => cursor.is_some_and(|c| c.0 >= h),
     }
 }
 

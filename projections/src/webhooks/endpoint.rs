@@ -5,7 +5,18 @@
 //! let store = EndpointStore::open(data_dir.join("webhooks"))?;
 //! let (endpoint, secret) = store.create(&workspace, spec, now, &policy)?; // secret shown once
 //! store.rotate(&workspace, &id, overlap, now)?;                         // old secret kept for `overlap`
+//! // A room's override (`webhook` on the Room API) is a room-scoped endpoint:
+//! let (endpoint, new_secret) = store.set_room_override(&workspace, &room, hook, now, &policy, head)?;
+//! store.remove_room_override(&workspace, &room, now, head)?; // later events go back to the workspace
 //! ```
+//!
+//! Routing is decided by log position, so every consumer agrees: a room
+//! override covers the room's events after the log's head when it was set and,
+//! once removed, up to the head when it was removed ([`RoomScope::covers`]).
+//! Workspace endpoints skip what an override covers. A removed override stays
+//! in the file as a scrubbed record (no url, headers or secrets) once its
+//! consumer has finished, so a lagging workspace consumer still routes the
+//! past correctly.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -13,7 +24,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::RwLock;
 
-use caucus_domain::{Timestamp, WorkspaceId};
+use caucus_domain::{Aggregate, Room, RoomId, Timestamp, WorkspaceId};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
@@ -27,6 +38,70 @@ pub const FILE_NAME: &str = "endpoints.json";
 pub const MAX_ENDPOINTS_PER_WORKSPACE: usize = 20;
 /// Default overlap of a secret rotation: 24 h.
 pub const DEFAULT_OVERLAP_SECONDS: i64 = 86_400;
+
+/// What GET room shows instead of a header value of a room override (values
+/// are often credentials). An override whose header value is this exact text
+/// is refused, so a GET-modify-POST round trip cannot store the mask.
+pub const REDACTED: &str = "[redacted]";
+
+/// Which room an override endpoint serves, and for which log positions.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomScope {
+    pub room_id: RoomId,
+    /// The log's head when the override was set (`None`: the log was empty):
+    /// it covers the room's events after it.
+    pub after: Option<u64>,
+    /// Set when the override was removed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub removed: Option<Removal>,
+}
+
+/// When a room override was removed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Removal {
+    /// The log's head then: the override still covers events up to it.
+    pub head: Option<u64>,
+    pub at: Timestamp,
+    /// Its consumer delivered (or dead-lettered) everything it covers; the
+    /// endpoint was scrubbed of url, headers and secrets.
+    #[serde(default)]
+    pub finished: bool,
+}
+
+impl RoomScope {
+    /// The room's stream name (what payloads carry as `room`).
+    pub fn stream(&self) -> String {
+        format!("{}-{}", Room::CATEGORY, self.room_id)
+    }
+
+    /// Whether the event at `position` of stream `room` goes to this override.
+    pub fn covers(&self, room: &str, position: u64) -> bool {
+        let Some(id) = room
+            .strip_prefix(Room::CATEGORY)
+            .and_then(|r| r.strip_prefix('-'))
+        else {
+            return false;
+        };
+        id == self.room_id.as_str()
+            && self.after.is_none_or(|a| position > a)
+            && self
+                .removed
+                .as_ref()
+                .is_none_or(|r| r.head.is_some_and(|h| position <= h))
+    }
+
+    /// Set and not removed.
+    pub fn is_active(&self) -> bool {
+        self.removed.is_none()
+    }
+}
+
+/// A room override as the Room API sets it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoomHook {
+    pub url: String,
+    pub headers: BTreeMap<String, String>,
+}
 
 /// A signing secret with its validity.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,6 +128,10 @@ pub struct Endpoint {
     pub secrets: Vec<StoredSecret>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// Set on a room's override (Room API `webhook`); `None` for a workspace
+    /// endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub room: Option<RoomScope>,
 }
 
 impl fmt::Debug for Endpoint {
@@ -64,6 +143,7 @@ impl fmt::Debug for Endpoint {
             .field("url", &self.url)
             .field("headers", &self.headers.keys().collect::<Vec<_>>())
             .field("events", &self.events)
+            .field("room", &self.room)
             .finish_non_exhaustive()
     }
 }
@@ -75,6 +155,20 @@ impl Endpoint {
             None => STANDARD_TYPES.contains(&t),
             Some(list) => list.iter().any(|e| e == t),
         }
+    }
+
+    /// Whether this endpoint (whatever its kind) receives the event at
+    /// `position` of stream `room`, given the store's room overrides.
+    pub fn routes(&self, store: &EndpointStore, room: &str, position: u64) -> bool {
+        match &self.room {
+            Some(scope) => scope.covers(room, position),
+            None => !store.overridden(room, position),
+        }
+    }
+
+    /// A room override that is still set (not removed).
+    pub fn is_active_override(&self) -> bool {
+        self.room.as_ref().is_some_and(RoomScope::is_active)
     }
 
     /// The secrets that sign a request sent at `now`, newest first.
@@ -109,6 +203,10 @@ pub enum EndpointError {
     TooMany,
     #[error("webhook endpoint not found")]
     NotFound,
+    #[error("this endpoint is a room's webhook override: change it through the Room API")]
+    RoomOverride,
+    #[error("header {0:?} has the redaction placeholder as its value; send the real value")]
+    RedactedValue(String),
     #[error("i/o error on {path}: {source}")]
     Io {
         path: PathBuf,
@@ -176,21 +274,148 @@ impl EndpointStore {
         self.read().clone()
     }
 
-    /// The endpoints of one workspace, in creation order.
+    /// The endpoints of one workspace, in creation order: its own and its
+    /// rooms' overrides that are still set.
     pub fn list(&self, workspace: &WorkspaceId) -> Vec<Endpoint> {
         self.read()
             .iter()
-            .filter(|e| &e.workspace_id == workspace)
+            .filter(|e| &e.workspace_id == workspace && visible(e))
             .cloned()
             .collect()
     }
 
-    /// One endpoint of `workspace` (another workspace's reads as absent).
+    /// One endpoint of `workspace` (another workspace's, or a removed room
+    /// override, reads as absent).
     pub fn get(&self, workspace: &WorkspaceId, id: &str) -> Option<Endpoint> {
         self.read()
             .iter()
-            .find(|e| e.id == id && &e.workspace_id == workspace)
+            .find(|e| e.id == id && &e.workspace_id == workspace && visible(e))
             .cloned()
+    }
+
+    /// The override of a room, while it is set.
+    pub fn room_override(&self, workspace: &WorkspaceId, room: &RoomId) -> Option<Endpoint> {
+        self.read()
+            .iter()
+            .find(|e| &e.workspace_id == workspace && is_override_of(e, room))
+            .cloned()
+    }
+
+    /// Whether a room override (set now or in the past) covers the event at
+    /// `position` of stream `room`: then workspace endpoints skip it.
+    pub fn overridden(&self, room: &str, position: u64) -> bool {
+        self.read()
+            .iter()
+            .filter_map(|e| e.room.as_ref())
+            .any(|s| s.covers(room, position))
+    }
+
+    /// Sets a room's override. The first time, a room-scoped endpoint with a
+    /// new secret is made and covers the room's events after `head()` (read
+    /// under the store's lock, so no consumer can have routed a later event
+    /// the old way); it returns the secret, once. Later calls change its url
+    /// and headers and return no secret. Nothing is written on bad input.
+    pub fn set_room_override(
+        &self,
+        workspace: &WorkspaceId,
+        room: &RoomId,
+        hook: RoomHook,
+        now: Timestamp,
+        policy: &UrlPolicy,
+        head: impl FnOnce() -> Option<u64>,
+    ) -> Result<(Endpoint, Option<SigningSecret>), EndpointError> {
+        check_room_hook(&hook, policy)?;
+        let spec = EndpointSpec {
+            url: Some(hook.url),
+            headers: Some(hook.headers),
+            ..EndpointSpec::default()
+        };
+        self.mutate(|all| {
+            if let Some(e) = all
+                .iter_mut()
+                .find(|e| &e.workspace_id == workspace && is_override_of(e, room))
+            {
+                let mut next = e.clone();
+                apply_spec(&mut next, spec, policy)?;
+                next.updated_at = now;
+                *e = next.clone();
+                return Ok((next, None));
+            }
+            let secret = SigningSecret::generate();
+            let mut endpoint = Endpoint {
+                id: random_hex(12),
+                workspace_id: workspace.clone(),
+                url: String::new(),
+                description: format!("webhook override of room {room}"),
+                headers: BTreeMap::new(),
+                events: None,
+                secrets: vec![StoredSecret {
+                    secret: secret.clone(),
+                    created_at: now,
+                    expires_at: None,
+                }],
+                created_at: now,
+                updated_at: now,
+                room: None,
+            };
+            apply_spec(&mut endpoint, spec, policy)?;
+            endpoint.room = Some(RoomScope {
+                room_id: room.clone(),
+                after: head(),
+                removed: None,
+            });
+            all.push(endpoint.clone());
+            Ok((endpoint, Some(secret)))
+        })
+    }
+
+    /// Removes a room's override: the room's events after `head()` go to the
+    /// workspace endpoints again; the override's consumer finishes the events
+    /// it covers, then the endpoint is scrubbed ([`Self::retire`]). Returns
+    /// the removed override, `None` when the room had none.
+    pub fn remove_room_override(
+        &self,
+        workspace: &WorkspaceId,
+        room: &RoomId,
+        now: Timestamp,
+        head: impl FnOnce() -> Option<u64>,
+    ) -> Result<Option<Endpoint>, EndpointError> {
+        if self.room_override(workspace, room).is_none() {
+            return Ok(None);
+        }
+        self.mutate(|all| {
+            let Some(e) = all
+                .iter_mut()
+                .find(|e| &e.workspace_id == workspace && is_override_of(e, room))
+            else {
+                return Ok(None);
+            };
+            if let Some(scope) = &mut e.room {
+                scope.removed = Some(Removal {
+                    head: head(),
+                    at: now,
+                    finished: false,
+                });
+            }
+            e.updated_at = now;
+            Ok(Some(e.clone()))
+        })
+    }
+
+    /// Scrubs a removed room override whose consumer has finished: url,
+    /// headers and secrets are dropped; the scope stays for routing.
+    pub fn retire(&self, id: &str) -> Result<(), EndpointError> {
+        self.mutate(|all| {
+            if let Some(e) = all.iter_mut().find(|e| e.id == id)
+                && let Some(removed) = e.room.as_mut().and_then(|s| s.removed.as_mut())
+            {
+                removed.finished = true;
+                e.url.clear();
+                e.headers.clear();
+                e.secrets.clear();
+            }
+            Ok(())
+        })
     }
 
     /// One endpoint by id alone (the delivery side).
@@ -222,10 +447,14 @@ impl EndpointStore {
             }],
             created_at: now,
             updated_at: now,
+            room: None,
         };
         apply_spec(&mut endpoint, spec, policy)?;
         self.mutate(|all| {
-            if all.iter().filter(|e| &e.workspace_id == workspace).count()
+            if all
+                .iter()
+                .filter(|e| &e.workspace_id == workspace && e.room.is_none())
+                .count()
                 >= MAX_ENDPOINTS_PER_WORKSPACE
             {
                 return Err(EndpointError::TooMany);
@@ -247,6 +476,9 @@ impl EndpointStore {
     ) -> Result<Endpoint, EndpointError> {
         self.mutate(|all| {
             let e = find(all, workspace, id)?;
+            if e.room.is_some() {
+                return Err(EndpointError::RoomOverride);
+            }
             let mut next = e.clone();
             apply_spec(&mut next, spec, policy)?;
             next.updated_at = now;
@@ -258,7 +490,9 @@ impl EndpointStore {
     /// Deletes an endpoint.
     pub fn delete(&self, workspace: &WorkspaceId, id: &str) -> Result<(), EndpointError> {
         self.mutate(|all| {
-            find(all, workspace, id)?;
+            if find(all, workspace, id)?.room.is_some() {
+                return Err(EndpointError::RoomOverride);
+            }
             all.retain(|e| e.id != id);
             Ok(())
         })
@@ -320,8 +554,30 @@ fn find<'a>(
     id: &str,
 ) -> Result<&'a mut Endpoint, EndpointError> {
     all.iter_mut()
-        .find(|e| e.id == id && &e.workspace_id == workspace)
+        .find(|e| e.id == id && &e.workspace_id == workspace && visible(e))
         .ok_or(EndpointError::NotFound)
+}
+
+/// The checks [`EndpointStore::set_room_override`] makes, for a caller that
+/// must refuse bad input before it writes anything else.
+pub fn check_room_hook(hook: &RoomHook, policy: &UrlPolicy) -> Result<(), EndpointError> {
+    policy.check_url(&hook.url)?;
+    check_headers(&hook.headers)?;
+    if let Some((name, _)) = hook.headers.iter().find(|(_, v)| v.as_str() == REDACTED) {
+        return Err(EndpointError::RedactedValue(name.clone()));
+    }
+    Ok(())
+}
+
+/// Workspace endpoints and room overrides still set are visible to the API.
+fn visible(e: &Endpoint) -> bool {
+    e.room.as_ref().is_none_or(RoomScope::is_active)
+}
+
+fn is_override_of(e: &Endpoint, room: &RoomId) -> bool {
+    e.room
+        .as_ref()
+        .is_some_and(|s| s.is_active() && &s.room_id == room)
 }
 
 fn apply_spec(
@@ -494,5 +750,104 @@ mod tests {
             .unwrap();
         assert!(e.wants("caucus.track.add.success"));
         assert!(!e.wants("peer.join.success"));
+    }
+
+    fn hook(url: &str, key: &str) -> RoomHook {
+        RoomHook {
+            url: url.into(),
+            headers: BTreeMap::from([("X-Key".to_owned(), key.to_owned())]),
+        }
+    }
+
+    #[test]
+    fn a_room_override_covers_its_rooms_events_between_set_and_removal() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = UrlPolicy::default();
+        let store = EndpointStore::open(dir.path()).unwrap();
+        let room: RoomId = format!("{:024x}", 1).parse().unwrap();
+        let stream = format!("{}-{room}", Room::CATEGORY);
+        let other = format!("{}-{:024x}", Room::CATEGORY, 2);
+        let t = Timestamp::EPOCH;
+        let (e, secret) = store
+            .set_room_override(
+                &ws(1),
+                &room,
+                hook("https://a.example", "k1"),
+                t,
+                &p,
+                || Some(10),
+            )
+            .unwrap();
+        assert!(secret.is_some(), "a secret the first time");
+        assert!(!store.overridden(&stream, 10));
+        assert!(store.overridden(&stream, 11));
+        assert!(!store.overridden(&other, 11));
+        // A change keeps the endpoint, its scope and secret.
+        let (again, none) = store
+            .set_room_override(
+                &ws(1),
+                &room,
+                hook("https://b.example", "k2"),
+                t,
+                &p,
+                || Some(99),
+            )
+            .unwrap();
+        assert!(none.is_none());
+        assert_eq!(again.id, e.id);
+        assert_eq!(again.room.as_ref().unwrap().after, Some(10));
+        assert_eq!(again.url, "https://b.example");
+        // Overrides are not counted against the workspace's endpoints and
+        // cannot be changed through the endpoint API.
+        assert!(matches!(
+            store.delete(&ws(1), &e.id),
+            Err(EndpointError::RoomOverride)
+        ));
+        assert!(matches!(
+            store.update(&ws(1), &e.id, spec("https://c.example"), t, &p),
+            Err(EndpointError::RoomOverride)
+        ));
+        // Removal: events up to the head then stay with the override.
+        store
+            .remove_room_override(&ws(1), &room, t, || Some(20))
+            .unwrap()
+            .unwrap();
+        assert!(store.room_override(&ws(1), &room).is_none());
+        assert!(store.overridden(&stream, 20));
+        assert!(!store.overridden(&stream, 21));
+        assert!(store.list(&ws(1)).is_empty());
+        // Retired: scrubbed, but the scope still routes the past, after a reopen.
+        store.retire(&e.id).unwrap();
+        let reopened = EndpointStore::open(dir.path()).unwrap();
+        let kept = reopened.by_id(&e.id).unwrap();
+        assert!(kept.secrets.is_empty() && kept.headers.is_empty() && kept.url.is_empty());
+        assert!(reopened.overridden(&stream, 15));
+        let text = std::fs::read_to_string(dir.path().join(FILE_NAME)).unwrap();
+        assert!(!text.contains("k2"));
+        assert_eq!(
+            store
+                .remove_room_override(&ws(1), &room, t, || Some(30))
+                .unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn bad_room_overrides_write_nothing() {
+        let store = EndpointStore::in_memory();
+        let p = UrlPolicy::default();
+        let room: RoomId = format!("{:024x}", 1).parse().unwrap();
+        for h in [
+            hook("ftp://a.example", "k"),
+            hook("http://127.0.0.1/", "k"),
+            hook("https://a.example", REDACTED),
+        ] {
+            assert!(
+                store
+                    .set_room_override(&ws(1), &room, h, Timestamp::EPOCH, &p, || None)
+                    .is_err()
+            );
+        }
+        assert!(store.all().is_empty());
     }
 }

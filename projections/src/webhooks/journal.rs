@@ -152,6 +152,20 @@ impl Journal {
         }
     }
 
+    /// Deletes the journal's files (a removed room override that finished);
+    /// it keeps working in memory.
+    pub fn remove_files(&self) {
+        let mut inner = self.lock();
+        inner.file = None;
+        inner.lines = 0;
+        if let Some(dir) = &self.dir
+            && let Err(e) = std::fs::remove_dir_all(dir)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!(error = %e, "webhook delivery log removal failed");
+        }
+    }
+
     /// The latest attempts, newest first.
     pub fn attempts(&self, limit: usize, success: Option<bool>) -> Vec<AttemptRecord> {
         self.lock()

@@ -30,7 +30,7 @@ pub mod signer;
 
 pub use client::ClientConfig;
 pub use delivery::{ConsumerProgress, DeliveryConfig, RetryPolicy, checkpoint_name};
-pub use endpoint::{Endpoint, EndpointError, EndpointSpec, EndpointStore};
+pub use endpoint::{Endpoint, EndpointError, EndpointSpec, EndpointStore, RoomHook, RoomScope};
 pub use journal::{AttemptRecord, DeadLetter};
 pub use payload::{Payload, map};
 pub use policy::UrlPolicy;

@@ -5,7 +5,7 @@ use caucus_domain::Timestamp;
 use caucus_eventlog::{EventLog, Position};
 
 use super::delivery::{ConsumerError, Contexts, select};
-use super::endpoint::Endpoint;
+use super::endpoint::{Endpoint, EndpointStore};
 use super::journal::DeadLetter;
 use super::payload::Payload;
 
@@ -39,6 +39,7 @@ pub enum RedeliverError {
 /// The payloads `selection` names for `endpoint`, in position order.
 pub(crate) async fn collect(
     log: &dyn EventLog,
+    store: &EndpointStore,
     endpoint: &Endpoint,
     selection: &Selection,
     dead: &[DeadLetter],
@@ -47,7 +48,7 @@ pub(crate) async fn collect(
     let mut out = Vec::new();
     match selection {
         Selection::Position(p) => {
-            out = one(log, &mut ctx, endpoint, *p).await?;
+            out = one(log, &mut ctx, store, endpoint, *p).await?;
         }
         Selection::DeadLetters => {
             // A dead letter is redelivered even if the endpoint's filter changed.
@@ -70,6 +71,7 @@ pub(crate) async fn collect(
             scan(
                 log,
                 &mut ctx,
+                store,
                 endpoint,
                 from.checked_sub(1).map(Position),
                 |e| {
@@ -93,6 +95,7 @@ pub(crate) async fn collect(
             scan(
                 log,
                 &mut ctx,
+                store,
                 endpoint,
                 None,
                 |e| {
@@ -123,6 +126,7 @@ enum Scan {
 async fn scan(
     log: &dyn EventLog,
     ctx: &mut Contexts,
+    store: &EndpointStore,
     endpoint: &Endpoint,
     mut after: Option<Position>,
     decide: impl Fn(&caucus_eventlog::RecordedEvent) -> Scan,
@@ -142,7 +146,7 @@ async fn scan(
                 Scan::Stop => return Ok(()),
                 Scan::Skip => {}
                 Scan::Take => {
-                    out.extend(select(endpoint, ctx.payloads(log, e).await?));
+                    out.extend(select(store, endpoint, ctx.payloads(log, e).await?));
                     if out.len() > MAX_REDELIVERY {
                         return Err(RedeliverError::TooMany);
                     }
@@ -165,11 +169,12 @@ async fn read_at(
 async fn one(
     log: &dyn EventLog,
     ctx: &mut Contexts,
+    store: &EndpointStore,
     endpoint: &Endpoint,
     position: u64,
 ) -> Result<Vec<Payload>, RedeliverError> {
     let Some(e) = read_at(log, position).await? else {
         return Ok(Vec::new());
     };
-    Ok(select(endpoint, ctx.payloads(log, &e).await?))
+    Ok(select(store, endpoint, ctx.payloads(log, &e).await?))
 }

@@ -11,8 +11,8 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use caucus_domain::WorkspaceId;
-use caucus_eventlog::EventLog;
+use caucus_domain::{RoomId, WorkspaceId};
+use caucus_eventlog::{EventLog, Position};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
 
@@ -20,7 +20,7 @@ use super::client::Sender;
 use super::delivery::{
     ConsumerProgress, DeliveryConfig, Runtime, checkpoint_name, deliver_with_retries, now, run,
 };
-use super::endpoint::{Endpoint, EndpointError, EndpointSpec, EndpointStore};
+use super::endpoint::{Endpoint, EndpointError, EndpointSpec, EndpointStore, RoomHook};
 use super::journal::{AttemptRecord, DeadLetter, Journal};
 use super::replay::{RedeliverError, Selection, collect};
 use super::signer::SigningSecret;
@@ -94,7 +94,14 @@ impl Webhooks {
             workers: Mutex::new(HashMap::new()),
         }));
         for e in service.0.store.all() {
-            service.spawn(&e.id)?;
+            let finished = e
+                .room
+                .as_ref()
+                .and_then(|s| s.removed.as_ref())
+                .is_some_and(|r| r.finished);
+            if !finished {
+                service.spawn(&e.id)?;
+            }
         }
         Ok(service)
     }
@@ -165,6 +172,57 @@ impl Webhooks {
         }
         self.spawn(&endpoint.id)?;
         Ok((endpoint, secret))
+    }
+
+    /// Sets a room's webhook override (Room API `webhook`). The room's events
+    /// after the log's current head go to it instead of the workspace
+    /// endpoints. The first time, it gets its own consumer and signing secret,
+    /// returned here once; later calls change url and headers only.
+    pub async fn set_room_override(
+        &self,
+        workspace: &WorkspaceId,
+        room: &RoomId,
+        hook: RoomHook,
+    ) -> Result<(Endpoint, Option<SigningSecret>), WebhookError> {
+        let head = self.0.log.head();
+        let (endpoint, secret) = self.0.store.set_room_override(
+            workspace,
+            room,
+            hook,
+            now(),
+            &self.0.config.client.policy,
+            || head.borrow().map(|p| p.0),
+        )?;
+        if secret.is_some() {
+            // Only a shortcut: the scope starts after `after` whatever the
+            // checkpoint says, so a failed save costs reading, not routing.
+            if let Some(after) = endpoint.room.as_ref().and_then(|s| s.after)
+                && let Err(e) = self
+                    .0
+                    .log
+                    .save_checkpoint(&checkpoint_name(&endpoint.id), Position(after))
+                    .await
+            {
+                tracing::warn!(endpoint = %endpoint.id, error = %e,
+                    "room override starts reading from the log's start");
+            }
+            self.spawn(&endpoint.id)?;
+        }
+        Ok((endpoint, secret))
+    }
+
+    /// Removes a room's override; returns it, or `None` when there was none.
+    /// Its consumer finishes the events it covers, then stops.
+    pub fn remove_room_override(
+        &self,
+        workspace: &WorkspaceId,
+        room: &RoomId,
+    ) -> Result<Option<Endpoint>, WebhookError> {
+        let head = self.0.log.head();
+        Ok(self
+            .0
+            .store
+            .remove_room_override(workspace, room, now(), || head.borrow().map(|p| p.0))?)
     }
 
     /// Changes an endpoint; deliveries use the new settings from their next attempt.
@@ -258,7 +316,14 @@ impl Webhooks {
             .get(workspace, id)
             .ok_or(EndpointError::NotFound)?;
         let dead = rt.journal.dead_letters();
-        let payloads = collect(self.0.log.as_ref(), &endpoint, &selection, &dead).await?;
+        let payloads = collect(
+            self.0.log.as_ref(),
+            &self.0.store,
+            &endpoint,
+            &selection,
+            &dead,
+        )
+        .await?;
         let n = payloads.len();
         tokio::spawn(async move {
             for p in &payloads {
