@@ -15,7 +15,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use caucus_domain::{Aggregate, Room, RoomEvent, Timestamp};
 use caucus_eventlog::{
@@ -28,7 +28,7 @@ use tokio::task::JoinSet;
 use super::client::Sender;
 use super::context::RoomContext;
 use super::endpoint::{Endpoint, EndpointStore};
-use super::journal::{AttemptRecord, DeadLetter, Journal};
+use super::journal::{AttemptRecord, DeadLetter, Journal, RetryState};
 use super::payload::{Payload, map};
 use crate::codec::{DecodeFailure, decode_event};
 
@@ -264,6 +264,9 @@ async fn consume(
 ) -> Result<(), ConsumerError> {
     let name = checkpoint_name(&rt.id);
     let start = log.load_checkpoint(&name).await?;
+    if let Some(p) = start {
+        rt.journal.forget_retries_through(p.0);
+    }
     progress.send_modify(|p| p.checkpoint = start);
     let mut sub = Subscription::new(log.clone(), start, Filter::Category(Room::CATEGORY.into()));
     let mut contexts = Contexts::default();
@@ -381,9 +384,28 @@ pub fn now() -> Timestamp {
 
 /// Delivers one payload until it succeeds or the policy gives up (then it is
 /// dead-lettered). Returns whether it was delivered.
+///
+/// The live consumer's retry clock (failed attempts, first attempt time, next
+/// attempt time) is kept in the journal and written at every tick, so after a
+/// restart a failing delivery waits for its next attempt and keeps counting
+/// toward `give_up_after` instead of starting over. Redeliveries (asked for
+/// through the API) keep theirs in memory.
 pub(crate) async fn deliver_with_retries(rt: &Runtime, p: &Payload, redelivery: bool) -> bool {
-    let first = Instant::now();
-    let mut attempt = 0u32;
+    let kind = p.webhook_type;
+    let position = p.position.0;
+    let resumed = if redelivery {
+        None
+    } else {
+        rt.journal.retry_state(position, kind)
+    };
+    let mut attempt = resumed.map_or(0, |r| r.attempts);
+    let first_at_us = resumed.map_or_else(|| now().unix_micros(), |r| r.first_at_us);
+    if let Some(r) = resumed {
+        let wait_us = r.next_at_us.saturating_sub(now().unix_micros());
+        if wait_us > 0 {
+            tokio::time::sleep(Duration::from_micros(wait_us.unsigned_abs())).await;
+        }
+    }
     loop {
         attempt += 1;
         let Some(endpoint) = rt.store.by_id(&rt.id) else {
@@ -398,9 +420,9 @@ pub(crate) async fn deliver_with_retries(rt: &Runtime, p: &Payload, redelivery: 
         rt.journal.record(AttemptRecord {
             at_us: at.unix_micros(),
             envelope_id: p.id,
-            webhook_type: p.webhook_type.to_owned(),
+            webhook_type: kind.to_owned(),
             room: p.room.clone(),
-            position: p.position.0,
+            position,
             attempt,
             status: outcome.status,
             error: outcome.error.clone(),
@@ -410,25 +432,44 @@ pub(crate) async fn deliver_with_retries(rt: &Runtime, p: &Payload, redelivery: 
         });
         if success {
             if redelivery {
-                rt.journal.remove_dead(p.position.0, p.webhook_type);
+                rt.journal.remove_dead(position, kind);
+            } else {
+                rt.journal.clear_retry(position, kind);
             }
             return true;
         }
         let wait = rt.config.retry.delay(attempt);
-        if first.elapsed() + wait > rt.config.retry.give_up_after {
-            tracing::warn!(endpoint = %rt.id, position = p.position.0, kind = p.webhook_type,
-                attempts = attempt, "webhook dead-lettered");
+        let elapsed_us = now().unix_micros().saturating_sub(first_at_us).max(0);
+        let elapsed = Duration::from_micros(elapsed_us.unsigned_abs());
+        if elapsed + wait > rt.config.retry.give_up_after {
+            tracing::warn!(endpoint = %rt.id, position, kind, attempts = attempt,
+                "webhook dead-lettered");
             rt.journal.dead_letter(DeadLetter {
-                position: p.position.0,
+                position,
                 envelope_id: p.id,
-                webhook_type: p.webhook_type.to_owned(),
+                webhook_type: kind.to_owned(),
                 room: p.room.clone(),
                 attempts: attempt,
                 last_status: outcome.status,
                 last_error: outcome.error,
                 dead_at_us: now().unix_micros(),
             });
+            if !redelivery {
+                rt.journal.clear_retry(position, kind);
+            }
             return false;
+        }
+        if !redelivery {
+            let wait_us = i64::try_from(wait.as_micros()).unwrap_or(i64::MAX);
+            rt.journal.set_retry(
+                position,
+                kind,
+                RetryState {
+                    attempts: attempt,
+                    first_at_us,
+                    next_at_us: now().unix_micros().saturating_add(wait_us),
+                },
+            );
         }
         tokio::time::sleep(wait).await;
     }

@@ -1,7 +1,9 @@
 //! An endpoint's delivery log (every attempt) and dead-letter list, in
 //! `<dir>/<endpoint id>/`: `attempts.jsonl` (appended, flushed by the worker
-//! every tick, compacted to the last [`KEEP_ATTEMPTS`]) and `dead-letters.json`
-//! (mode 0600, rewritten atomically on every change).
+//! every tick, compacted to the last [`KEEP_ATTEMPTS`]), `dead-letters.json`
+//! (mode 0600, rewritten atomically on every change) and `retries.json` (the
+//! retry clock of deliveries that are failing, rewritten atomically at the
+//! tick after a change, so a restart resumes their backoff).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fs::{File, OpenOptions};
@@ -51,6 +53,18 @@ pub struct DeadLetter {
     pub dead_at_us: i64,
 }
 
+/// Where a failing delivery stands in its retry schedule (wall-clock times,
+/// so it means the same after a restart).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetryState {
+    /// Failed attempts so far.
+    pub attempts: u32,
+    /// When the first attempt started, µs since the epoch.
+    pub first_at_us: i64,
+    /// When the next attempt is due, µs since the epoch.
+    pub next_at_us: i64,
+}
+
 /// The delivery log and dead letters of one endpoint.
 #[derive(Debug)]
 pub struct Journal {
@@ -64,6 +78,18 @@ struct Inner {
     file: Option<BufWriter<File>>,
     lines: usize,
     dead: BTreeMap<(u64, String), DeadLetter>,
+    retries: BTreeMap<(u64, String), RetryState>,
+    /// `retries` changed since it was last written.
+    retries_dirty: bool,
+}
+
+/// `retries.json`: a list, since JSON keys must be strings.
+#[derive(Serialize, Deserialize)]
+struct RetryEntry {
+    position: u64,
+    webhook_type: String,
+    #[serde(flatten)]
+    state: RetryState,
 }
 
 impl Journal {
@@ -91,6 +117,18 @@ impl Journal {
                 })?;
                 for d in list {
                     inner.dead.insert((d.position, d.webhook_type.clone()), d);
+                }
+            }
+            if let Ok(bytes) = std::fs::read(dir.join("retries.json")) {
+                // Written atomically, so never torn; unreadable means a bug or
+                // tampering: start those clocks over rather than refuse to start.
+                match serde_json::from_slice::<Vec<RetryEntry>>(&bytes) {
+                    Ok(list) => {
+                        for e in list {
+                            inner.retries.insert((e.position, e.webhook_type), e.state);
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "webhook retry clocks unreadable; reset"),
                 }
             }
             inner.file = Some(BufWriter::new(append(&attempts)?));
@@ -132,6 +170,22 @@ impl Journal {
         {
             tracing::warn!(error = %e, "webhook delivery log flush failed");
         }
+        if inner.retries_dirty && inner.file.is_some() {
+            let list: Vec<RetryEntry> = inner
+                .retries
+                .iter()
+                .map(|((position, t), state)| RetryEntry {
+                    position: *position,
+                    webhook_type: t.clone(),
+                    state: *state,
+                })
+                .collect();
+            let bytes = serde_json::to_vec(&list).expect("retry clocks serialize");
+            match write_private(&dir.join("retries.json"), &bytes) {
+                Ok(()) => inner.retries_dirty = false,
+                Err(e) => tracing::warn!(error = %e, "webhook retry clocks write failed"),
+            }
+        }
         if inner.lines > 2 * KEEP_ATTEMPTS {
             let path = dir.join("attempts.jsonl");
             let mut bytes = Vec::new();
@@ -163,6 +217,46 @@ impl Journal {
             && e.kind() != std::io::ErrorKind::NotFound
         {
             tracing::warn!(error = %e, "webhook delivery log removal failed");
+        }
+    }
+
+    /// The retry clock of a failing delivery, if it has one.
+    pub fn retry_state(&self, position: u64, webhook_type: &str) -> Option<RetryState> {
+        self.lock()
+            .retries
+            .get(&(position, webhook_type.to_owned()))
+            .copied()
+    }
+
+    /// Records where a failing delivery stands (written at the next flush).
+    pub fn set_retry(&self, position: u64, webhook_type: &str, state: RetryState) {
+        let mut inner = self.lock();
+        inner
+            .retries
+            .insert((position, webhook_type.to_owned()), state);
+        inner.retries_dirty = true;
+    }
+
+    /// Forgets a delivery's retry clock (it succeeded or was dead-lettered).
+    pub fn clear_retry(&self, position: u64, webhook_type: &str) {
+        let mut inner = self.lock();
+        if inner
+            .retries
+            .remove(&(position, webhook_type.to_owned()))
+            .is_some()
+        {
+            inner.retries_dirty = true;
+        }
+    }
+
+    /// Forgets the retry clocks of events at or below `position` (the
+    /// checkpoint: they are finished).
+    pub fn forget_retries_through(&self, position: u64) {
+        let mut inner = self.lock();
+        let before = inner.retries.len();
+        inner.retries.retain(|(p, _), _| *p > position);
+        if inner.retries.len() != before {
+            inner.retries_dirty = true;
         }
     }
 
