@@ -21,5 +21,5 @@ pub use keyframe::KeyframeThrottle;
 pub use plan::{ForwardingPlan, PlannedTrack};
 pub use router::{PeerDiff, Router};
 pub use transport::{
-    IceCandidate, PeerEvent, SessionDescription, Target, Transport, TransportError,
+    FrameTrack, IceCandidate, PeerEvent, SessionDescription, Target, Transport, TransportError,
 };

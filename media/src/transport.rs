@@ -4,6 +4,7 @@
 //! commands.
 
 use async_trait::async_trait;
+use caucus_domain::room::model::TrackKind;
 use caucus_domain::{PeerId, RoomId, TrackId};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
@@ -98,6 +99,34 @@ pub enum PeerEvent {
     Failed { target: Target, reason: String },
     /// The first media packet of one of the peer's published tracks arrived.
     TrackFlowing { track: TrackId },
+    /// Frame transports (QUIC): the peer will receive `track` of `publisher`
+    /// under `alias` (sent before its first group).
+    MediaTrack {
+        track: TrackId,
+        publisher: PeerId,
+        alias: u64,
+        kind: TrackKind,
+        codec: String,
+        timescale: u32,
+    },
+    /// Frame transports: the peer no longer receives the track of `alias`.
+    MediaTrackEnd { alias: u64 },
+    /// Frame transports: the peer should start a new group with a keyframe
+    /// on its track `alias` (a subscriber needs one).
+    KeyframeRequest { alias: u64 },
+}
+
+/// A track a frame transport's publisher declares (QUIC `publish`): which
+/// of its aliases carries which track, and how to read the objects.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FrameTrack {
+    pub track: TrackId,
+    pub alias: u64,
+    pub kind: TrackKind,
+    /// `opus`, `vp8` or `h264`.
+    pub codec: String,
+    /// Units of object timestamps per second.
+    pub timescale: u32,
 }
 
 /// Why a transport refused a request.
@@ -162,4 +191,17 @@ pub trait Transport: Send + Sync + std::fmt::Debug + 'static {
 
     /// Ends the peer's media session and forgets it.
     async fn detach(&self, peer: &PeerId);
+
+    /// Frame transports (QUIC): the complete set of the peer's published
+    /// tracks and their aliases, replacing the previous set. SDP transports
+    /// refuse it.
+    async fn declare_tracks(
+        &self,
+        _peer: &PeerId,
+        _tracks: Vec<FrameTrack>,
+    ) -> Result<(), TransportError> {
+        Err(TransportError::WrongState(
+            "this transport takes SDP offers, not track declarations".into(),
+        ))
+    }
 }

@@ -132,6 +132,10 @@ pub struct MediaArgs {
     /// `ws://<Host header>/ws`.
     #[arg(long, env = "CAUCUS_PUBLIC_WS_URL")]
     pub public_ws_url: Option<String>,
+    /// The UDP address of the QUIC endpoint (docs/quic-protocol.md); the
+    /// default takes a free port on loopback.
+    #[arg(long, env = "CAUCUS_QUIC", default_value = "127.0.0.1:0")]
+    pub quic: SocketAddr,
 }
 
 #[derive(Debug, Args)]

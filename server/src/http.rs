@@ -16,12 +16,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use caucus_api::signal::{SignalConfig, Signalling};
+use caucus_api::signal::{QuicEndpoint, SignalConfig, Signalling};
 use caucus_api::{AppState, MeteredLog, Metrics};
 use caucus_eventlog::EventLog;
 use caucus_media::Transport;
 use caucus_projections::Engine;
 use caucus_projections::webhooks::{ClientConfig, DeliveryConfig, UrlPolicy, Webhooks};
+use caucus_transport_quic::server::QuicServer;
 use caucus_transport_webrtc::{WebRtcConfig, WebRtcTransport};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -36,6 +37,8 @@ pub struct Http {
     pub addr: SocketAddr,
     /// The WebRTC SFU (its UDP address and forwarding counters).
     pub webrtc: Arc<WebRtcTransport>,
+    /// The QUIC endpoint.
+    pub quic: Arc<QuicServer>,
     /// The API's own projection (room codes), snapshotted on shutdown.
     codes: caucus_projections::Projected<caucus_api::codes::CodeIndex>,
     stop: oneshot::Sender<()>,
@@ -71,7 +74,7 @@ pub async fn start(
         .context("starting the webhook service")?;
     let state = AppState::new(engine.clone(), workspaces, metrics.clone(), snapshots).await?;
     let codes = state.code_index().clone();
-    let (signalling, webrtc) = start_media(state.clone(), media).await?;
+    let (signalling, webrtc, quic) = start_media(state.clone(), media).await?;
     let sfu = webrtc.clone();
     metrics.set_media_source(move || {
         let s = sfu.stats();
@@ -103,17 +106,18 @@ pub async fn start(
         engine,
         addr,
         webrtc,
+        quic,
         codes,
         stop,
         task,
     })
 }
 
-/// Starts the WebRTC SFU and the signalling over it.
+/// Starts the WebRTC SFU, the QUIC endpoint and the signalling over both.
 async fn start_media(
     state: AppState,
     media: &MediaArgs,
-) -> anyhow::Result<(Arc<Signalling>, Arc<WebRtcTransport>)> {
+) -> anyhow::Result<(Arc<Signalling>, Arc<WebRtcTransport>, Arc<QuicServer>)> {
     let advertise = if media.webrtc_advertise.is_empty() {
         anyhow::ensure!(
             !media.webrtc_udp.ip().is_unspecified(),
@@ -126,17 +130,30 @@ async fn start_media(
     };
     let webrtc = WebRtcTransport::start(WebRtcConfig::new(media.webrtc_udp, advertise))
         .with_context(|| format!("binding the WebRTC UDP socket {}", media.webrtc_udp))?;
+    let (quic, channels) = crate::quic::start(media.quic)?;
+    let quic_addr = quic.local_addr()?;
     let config = SignalConfig {
         grace: Duration::from_secs(media.reconnect_grace),
         public_ws_url: media.public_ws_url.clone(),
+        quic: Some(QuicEndpoint {
+            url: format!("quic://{quic_addr}"),
+            certificate_sha256: quic.certificate_sha256().to_owned(),
+        }),
         ..SignalConfig::default()
     };
     let transport: Arc<dyn Transport> = webrtc.clone();
-    let signalling = Signalling::start(state, transport, config)
+    let quic_media: Arc<dyn Transport> = quic.transport();
+    let signalling = Signalling::start_with_quic(state, transport, Some(quic_media), config)
         .await
         .map_err(|e| anyhow::anyhow!("starting signalling: {e}"))?;
+    tokio::spawn(crate::quic::serve(signalling.clone(), channels));
     tracing::info!(udp = %webrtc.local_addr(), "WebRTC SFU listening");
-    Ok((signalling, webrtc))
+    tracing::info!(udp = %quic_addr, sha256 = quic.certificate_sha256(), "QUIC listening");
+    println!(
+        "QUIC media on quic://{quic_addr} (certificate SHA-256 {}).",
+        quic.certificate_sha256()
+    );
+    Ok((signalling, webrtc, Arc::new(quic)))
 }
 
 impl Http {
@@ -144,6 +161,7 @@ impl Http {
     /// snapshots the room-code projection.
     pub async fn shutdown(self) {
         let _ = self.stop.send(());
+        self.quic.close();
         match self.task.await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::warn!(error = %e, "HTTP server stopped with an error"),

@@ -21,6 +21,7 @@ mod load_peers;
 mod load_probe;
 mod log_copy;
 mod migrate;
+mod quic;
 mod replay;
 mod serve;
 mod store;

@@ -39,7 +39,7 @@ impl Hub {
     /// rooms that have peers (they have no sockets yet after a restart).
     pub async fn start(
         log: Arc<dyn EventLog>,
-        transport: Arc<dyn Transport>,
+        transports: Vec<Arc<dyn Transport>>,
     ) -> Result<(Arc<Self>, Vec<(RoomId, Arc<RoomState>)>), String> {
         let hub = Arc::new(Self {
             rooms: RwLock::default(),
@@ -60,7 +60,7 @@ impl Hub {
             .map(|(id, (_, s))| (id.clone(), s.clone()))
             .collect();
         for (id, s) in &occupied {
-            hub.replan(id, s, &transport).await;
+            hub.replan(id, s, &transports).await;
         }
         let h = hub.clone();
         tokio::spawn(async move {
@@ -68,7 +68,7 @@ impl Hub {
                 match sub.next().await {
                     Ok(SubscriptionMessage::Event(e)) => {
                         match h.apply(&e, true) {
-                            Ok(Some((room, state))) => h.replan(&room, &state, &transport).await,
+                            Ok(Some((room, state))) => h.replan(&room, &state, &transports).await,
                             Ok(None) => {}
                             Err(why) => {
                                 tracing::error!(%why, "room hub stopped");
@@ -134,7 +134,9 @@ impl Hub {
         Ok(Some((room, after)))
     }
 
-    async fn replan(&self, room: &RoomId, state: &RoomState, transport: &Arc<dyn Transport>) {
+    /// Hands every transport the room's plan when it changed (each acts on
+    /// its own peers).
+    async fn replan(&self, room: &RoomId, state: &RoomState, transports: &[Arc<dyn Transport>]) {
         let plan = ForwardingPlan::from_room(state);
         {
             let mut plans = self.plans.lock().unwrap_or_else(|p| p.into_inner());
@@ -147,7 +149,9 @@ impl Hub {
                 plans.insert(room.clone(), plan.clone());
             }
         }
-        transport.set_plan(room, plan).await;
+        for t in transports {
+            t.set_plan(room, plan.clone()).await;
+        }
     }
 
     /// The room's state and the position of its last event.

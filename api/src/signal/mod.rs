@@ -7,12 +7,16 @@
 //! - [`hub`]: one log consumer per server folding room events into per-room
 //!   state, fanning notifications out to the room's sockets, and keeping the
 //!   media transport's forwarding plan equal to what the log says.
-//! - [`session`]: one task per socket: requests in, replies and notifications
-//!   out, media events from the transport, the reconnect grace period.
+//! - [`session`]: one task per link: requests in, replies and notifications
+//!   out, media events from the transport, the reconnect grace period. A
+//!   [`link::Link`] is the WebSocket or a QUIC control stream ([`quic`]: its
+//!   `hello`); both run the same session.
 
 pub mod demo;
 pub mod hub;
+pub mod link;
 pub mod notify;
+pub mod quic;
 pub mod requests;
 pub mod rpc;
 pub mod session;
@@ -42,6 +46,7 @@ use crate::auth::{self, TokenType};
 use crate::state::AppState;
 
 use self::hub::Hub;
+use self::session::Flavor;
 
 /// Signalling settings.
 #[derive(Clone, Debug)]
@@ -53,6 +58,17 @@ pub struct SignalConfig {
     pub idle: Duration,
     /// The WebSocket URL `/init` hands out; `None`: `ws://<Host>/ws`.
     pub public_ws_url: Option<String>,
+    /// The QUIC endpoint `/init` hands out, when QUIC is served.
+    pub quic: Option<QuicEndpoint>,
+}
+
+/// Where QUIC clients connect (docs/quic-protocol.md §1).
+#[derive(Clone, Debug)]
+pub struct QuicEndpoint {
+    /// `quic://host:port`.
+    pub url: String,
+    /// Lowercase hex SHA-256 of the server's DER certificate.
+    pub certificate_sha256: String,
 }
 
 impl Default for SignalConfig {
@@ -61,6 +77,7 @@ impl Default for SignalConfig {
             grace: Duration::from_secs(60),
             idle: Duration::from_secs(30),
             public_ws_url: None,
+            quic: None,
         }
     }
 }
@@ -106,6 +123,7 @@ pub struct Signalling {
     state: AppState,
     hub: Arc<Hub>,
     transport: Arc<dyn Transport>,
+    quic: Option<Arc<dyn Transport>>,
     config: SignalConfig,
     presence: Mutex<HashMap<PeerId, Presence>>,
     generation: AtomicU64,
@@ -126,11 +144,25 @@ impl Signalling {
         transport: Arc<dyn Transport>,
         config: SignalConfig,
     ) -> Result<Arc<Self>, String> {
-        let (hub, occupied) = Hub::start(state.engine().log.clone(), transport.clone()).await?;
+        Self::start_with_quic(state, transport, None, config).await
+    }
+
+    /// [`start`](Self::start) with a second, QUIC, transport whose control
+    /// streams are served by [`quic::serve`].
+    pub async fn start_with_quic(
+        state: AppState,
+        transport: Arc<dyn Transport>,
+        quic: Option<Arc<dyn Transport>>,
+        config: SignalConfig,
+    ) -> Result<Arc<Self>, String> {
+        let mut all = vec![transport.clone()];
+        all.extend(quic.clone());
+        let (hub, occupied) = Hub::start(state.engine().log.clone(), all).await?;
         let sig = Arc::new(Self {
             state,
             hub,
             transport,
+            quic,
             config,
             presence: Mutex::default(),
             generation: AtomicU64::new(1),
@@ -242,6 +274,14 @@ impl Signalling {
         }
     }
 
+    /// Ends the peer's media session on whichever transport holds it.
+    async fn detach_everywhere(&self, peer: &PeerId) {
+        self.transport.detach(peer).await;
+        if let Some(q) = &self.quic {
+            q.detach(peer).await;
+        }
+    }
+
     /// After the grace period, unless a newer socket took over, the peer
     /// leaves with `reason` and its media session ends.
     fn start_grace(
@@ -257,7 +297,7 @@ impl Signalling {
                 return;
             }
             self.forget(&peer, generation);
-            self.transport.detach(&peer).await;
+            self.detach_everywhere(&peer).await;
             let joined = self
                 .hub
                 .room(&room)
@@ -315,7 +355,7 @@ async fn init(
             .unwrap_or("127.0.0.1");
         format!("ws://{host}/ws")
     });
-    axum::Json(json!({
+    let mut body = json!({
         "endpoint": endpoint,
         "log_level": "INFO",
         "policy": wire::policy(&adm.state, &adm.role),
@@ -325,8 +365,11 @@ async fn init(
             "enabledFlags": ["simulcast", "disableVideoTrackAutoUnsubscribe"],
             "networkHealth": { "url": "", "timeout": 0, "scoreMap": {} },
         },
-    }))
-    .into_response()
+    });
+    if let Some(q) = &sig.config.quic {
+        body["quic"] = json!({ "url": q.url, "certificate_sha256": q.certificate_sha256 });
+    }
+    axum::Json(body).into_response()
 }
 
 #[derive(Deserialize)]
@@ -358,7 +401,11 @@ async fn ws(
         .max_message_size(MAX_FRAME)
         .on_upgrade(move |socket| async move {
             match admitted {
-                Ok((adm, peer)) => session::run(sig, socket, adm, peer).await,
+                Ok((adm, peer)) => {
+                    let transport = sig.transport.clone();
+                    let mut link = link::WsLink(socket);
+                    session::run(sig, &mut link, transport, Flavor::WebSocket, adm, peer).await;
+                }
                 Err(e) => session::refuse(socket, &e).await,
             }
         })

@@ -50,6 +50,55 @@ pub fn track_map(v: &Value) -> Result<BTreeMap<TrackId, TrackState>, RpcError> {
     Ok(out)
 }
 
+/// The QUIC `publish` fields of a track map (docs/quic-protocol.md §3):
+/// each track's `alias` (unique), `codec` (`opus`, `vp8`, `h264`) and
+/// `timescale` (Hz, above 0).
+pub fn frame_tracks(v: &Value) -> Result<Vec<caucus_media::FrameTrack>, RpcError> {
+    #[derive(Deserialize)]
+    struct T {
+        alias: u64,
+        codec: String,
+        timescale: u32,
+        #[serde(rename = "type")]
+        kind: TrackKind,
+    }
+    #[derive(Deserialize)]
+    struct P {
+        #[serde(default)]
+        tracks: BTreeMap<String, T>,
+    }
+    let p: P = params(v)?;
+    let mut aliases = std::collections::BTreeSet::new();
+    let mut out = Vec::new();
+    for (key, t) in p.tracks {
+        if !matches!(t.codec.as_str(), "opus" | "vp8" | "h264") {
+            return Err(RpcError::invalid_params(format!(
+                "tracks.{key}.codec: {} is not opus, vp8 or h264",
+                t.codec
+            )));
+        }
+        if t.timescale == 0 {
+            return Err(RpcError::invalid_params(format!(
+                "tracks.{key}.timescale must be above 0"
+            )));
+        }
+        if !aliases.insert(t.alias) {
+            return Err(RpcError::invalid_params(format!(
+                "tracks.{key}.alias {} is used twice",
+                t.alias
+            )));
+        }
+        out.push(caucus_media::FrameTrack {
+            track: id(TrackId::parse_str, &key)?,
+            alias: t.alias,
+            kind: t.kind,
+            codec: t.codec,
+            timescale: t.timescale,
+        });
+    }
+    Ok(out)
+}
+
 /// What an `offer`'s (complete) track map asks for, against the peer's
 /// published tracks: publish the new ones, apply mute changes, unpublish the
 /// missing ones.

@@ -12,20 +12,21 @@ use caucus_domain::{
     SessionId, TrackId,
 };
 use caucus_eventlog::{Metadata, Position};
-use caucus_media::{PeerEvent, SessionDescription, Target};
+use caucus_media::{PeerEvent, SessionDescription, Target, Transport};
 use caucus_projections::ExecuteError;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::hub::Batch;
+use super::link::{Close, Inbound, Link};
 use super::requests::{self, Fresh};
 use super::rpc::{self, Incoming, RpcError};
 use super::wire::TrackState;
 use super::{Admission, AdmitError, Signalling, notify, wire};
 use crate::state::AppState;
 
-/// Closes a refused socket with its code and reason.
+/// Closes a refused WebSocket with its code and reason.
 pub async fn refuse(mut socket: WebSocket, e: &AdmitError) {
     let _ = socket
         .send(Message::Close(Some(CloseFrame {
@@ -150,6 +151,9 @@ pub fn refused(e: RoomError) -> RpcError {
 
 struct Session {
     sig: Arc<Signalling>,
+    /// The media transport of this link's protocol.
+    transport: Arc<dyn Transport>,
+    flavor: Flavor,
     adm: Admission,
     peer: PeerId,
     actor: String,
@@ -179,14 +183,32 @@ enum End {
     Replaced,
 }
 
-/// Serves one admitted socket until it closes.
-pub async fn run(sig: Arc<Signalling>, mut socket: WebSocket, adm: Admission, peer: PeerId) {
+/// Which protocol a session speaks: the methods differ only in how media is
+/// negotiated (SDP `offer`/`answer`/`trickle` or QUIC `publish`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flavor {
+    WebSocket,
+    Quic,
+}
+
+/// Serves one admitted link until it closes; `transport` carries its media.
+pub async fn run<L: Link>(
+    sig: Arc<Signalling>,
+    link: &mut L,
+    transport: Arc<dyn Transport>,
+    flavor: Flavor,
+    adm: Admission,
+    peer: PeerId,
+) {
     let (kick_tx, mut kick_rx) = oneshot::channel();
     let generation = sig.register(&peer, Some(kick_tx));
+    link.bind(&peer);
     let mut notes = sig.hub.subscribe(&adm.room);
     let mut s = Session {
         actor: format!("peer:{peer}"),
         sig: sig.clone(),
+        transport,
+        flavor,
         peer,
         generation,
         joined: false,
@@ -200,10 +222,11 @@ pub async fn run(sig: Arc<Signalling>, mut socket: WebSocket, adm: Admission, pe
     };
     s.resume_or_greet().await;
     let idle = sig.config.idle;
+    let mut dropped = Close::Dropped;
     loop {
         let mut broken = false;
         for text in s.out.drain(..) {
-            if socket.send(Message::Text(text.into())).await.is_err() {
+            if !link.send(text).await {
                 broken = true;
                 break;
             }
@@ -212,20 +235,27 @@ pub async fn run(sig: Arc<Signalling>, mut socket: WebSocket, adm: Admission, pe
             break;
         }
         if let Some(end) = s.end {
-            let _ = socket.send(Message::Close(None)).await;
+            link.close(match end {
+                End::Left => Close::Left,
+                End::Replaced => Close::Replaced,
+            })
+            .await;
             s.finish(Some(end)).await;
             return;
         }
         tokio::select! {
-            msg = tokio::time::timeout(idle, socket.recv()) => match msg {
-                Ok(Some(Ok(Message::Text(t)))) => s.on_text(t.as_str()).await,
-                Ok(Some(Ok(Message::Binary(_)))) => s.out.push(rpc::error(
+            msg = tokio::time::timeout(idle, link.recv()) => match msg {
+                Ok(Some(Inbound::Text(t))) => s.on_text(&t).await,
+                Ok(Some(Inbound::Binary)) => s.out.push(rpc::error(
                     &Value::Null,
                     &RpcError::invalid_request("binary frames are not accepted"),
                 )),
-                Ok(Some(Ok(_))) => {}
-                // Closed, broken, oversized (the library closes with 1009) or idle.
-                Ok(Some(Err(_))) | Ok(None) | Err(_) => break,
+                Ok(Some(Inbound::Alive)) => {}
+                Ok(None) => break,
+                Err(_) => {
+                    dropped = Close::Idle;
+                    break;
+                }
             },
             batch = notes.recv() => match batch {
                 Ok(b) => s.on_batch(&b),
@@ -238,6 +268,7 @@ pub async fn run(sig: Arc<Signalling>, mut socket: WebSocket, adm: Admission, pe
             }
         }
     }
+    link.close(dropped).await;
     s.finish(None).await;
 }
 
@@ -271,7 +302,7 @@ impl Session {
                 self.end = Some(End::Replaced);
                 return;
             }
-            match self.sig.transport.attach(&self.adm.room, &self.peer).await {
+            match self.transport.attach(&self.adm.room, &self.peer).await {
                 Ok(rx) => self.media = Some(rx),
                 Err(e) => self.error_note(RpcError::internal(e)),
             }
@@ -358,13 +389,15 @@ impl Session {
             }
             "join" => self.join(params).await,
             _ if !self.joined => {
-                if is_known(method) {
+                if is_known(method, self.flavor) {
                     Err(RpcError::not_joined())
                 } else {
                     Err(RpcError::unknown_method(method))
                 }
             }
-            "offer" => self.offer(params).await,
+            "offer" if self.flavor == Flavor::WebSocket => self.offer(params).await,
+            "publish" if self.flavor == Flavor::Quic => self.publish(params).await,
+            "offer" | "publish" | "hello" => Err(RpcError::unknown_method(method)),
             "broadcast" => {
                 let fresh = self.fresh()?;
                 let id = fresh.message_id.clone();
@@ -402,10 +435,12 @@ impl Session {
                 Ok(())
             }
             _ if !self.joined => Err(RpcError::not_joined()),
+            "answer" | "trickle" if self.flavor == Flavor::Quic => {
+                Err(RpcError::unknown_method(method))
+            }
             "answer" => {
                 let desc = description(params)?;
-                self.sig
-                    .transport
+                self.transport
                     .subscribe_answer(&self.peer, &desc)
                     .await
                     .map_err(RpcError::invalid_params)
@@ -419,8 +454,7 @@ impl Session {
                 let p: P = requests::params(params)?;
                 let target = Target::from_wire(p.target)
                     .ok_or_else(|| RpcError::invalid_params("target must be 0 or 1"))?;
-                self.sig
-                    .transport
+                self.transport
                     .trickle(&self.peer, target, &p.candidate)
                     .await
                     .map_err(RpcError::invalid_params)
@@ -448,7 +482,7 @@ impl Session {
             return Err(RpcError::new(409, "already joined"));
         }
         let p: P = requests::params(params)?;
-        let transport = self.sig.transport.clone();
+        let transport = self.transport.clone();
         let rx = transport
             .attach(&self.adm.room, &self.peer)
             .await
@@ -521,15 +555,49 @@ impl Session {
 
     async fn offer(&mut self, params: &Value) -> Result<Value, RpcError> {
         let desc = description(params)?;
-        let (state, wanted, cmds) = self.track_commands(params, true)?;
-        // Check everything before changing anything.
-        check_all(&state, &cmds)?;
+        let (wanted, cmds) = self.prepare_publish(params)?;
         let answer = self
-            .sig
             .transport
             .publish_offer(&self.peer, &desc)
             .await
             .map_err(RpcError::invalid_params)?;
+        self.commit_publish(wanted, cmds).await?;
+        Ok(json!({ "type": answer.kind, "sdp": answer.sdp }))
+    }
+
+    /// QUIC `publish` (docs/quic-protocol.md §3): the `offer` track map
+    /// without SDP, each track with its `alias`, `codec` and `timescale`.
+    async fn publish(&mut self, params: &Value) -> Result<Value, RpcError> {
+        let frames = requests::frame_tracks(params)?;
+        let (wanted, cmds) = self.prepare_publish(params)?;
+        let frames = frames
+            .into_iter()
+            .filter(|f| wanted.contains_key(&f.track))
+            .collect();
+        self.transport
+            .declare_tracks(&self.peer, frames)
+            .await
+            .map_err(RpcError::invalid_params)?;
+        self.commit_publish(wanted, cmds).await?;
+        Ok(json!({}))
+    }
+
+    /// The tracks a complete track map wants and the commands that get the
+    /// room there, all checked before anything changes.
+    fn prepare_publish(
+        &self,
+        params: &Value,
+    ) -> Result<(BTreeMap<TrackId, TrackState>, Vec<RoomCommand>), RpcError> {
+        let (state, wanted, cmds) = self.track_commands(params, true)?;
+        check_all(&state, &cmds)?;
+        Ok((wanted, cmds))
+    }
+
+    async fn commit_publish(
+        &mut self,
+        wanted: BTreeMap<TrackId, TrackState>,
+        cmds: Vec<RoomCommand>,
+    ) -> Result<(), RpcError> {
         self.exec_all(cmds).await?;
         self.published.extend(wanted.keys().cloned());
         // A track the room recorded muted although the client offered it
@@ -549,7 +617,7 @@ impl Session {
                 }
             }
         }
-        Ok(json!({ "type": answer.kind, "sdp": answer.sdp }))
+        Ok(())
     }
 
     /// `wanted` without the tracks this socket published that the room has
@@ -592,6 +660,24 @@ impl Session {
                 );
             }
             PeerEvent::Connected { .. } | PeerEvent::TrackFlowing { .. } => {}
+            PeerEvent::MediaTrack {
+                track,
+                publisher,
+                alias,
+                kind,
+                codec,
+                timescale,
+            } => self.notify(
+                "media-track",
+                &json!({ "track_id": track.as_str(), "peer_id": publisher.as_str(),
+                         "alias": alias, "kind": kind, "codec": codec, "timescale": timescale }),
+            ),
+            PeerEvent::MediaTrackEnd { alias } => {
+                self.notify("media-track-end", &json!({ "alias": alias }));
+            }
+            PeerEvent::KeyframeRequest { alias } => {
+                self.notify("keyframe-request", &json!({ "alias": alias }));
+            }
             PeerEvent::Failed { target, reason } => {
                 self.error_note(RpcError::new(
                     4005,
@@ -608,7 +694,7 @@ impl Session {
             Some(End::Replaced) => {}
             Some(End::Left) => {
                 self.sig.forget(&self.peer, self.generation);
-                self.sig.transport.detach(&self.peer).await;
+                self.transport.detach(&self.peer).await;
             }
             None if self.joined => {
                 self.sig.clone().start_grace(
@@ -653,11 +739,15 @@ fn description(params: &Value) -> Result<SessionDescription, RpcError> {
 }
 
 /// Methods of the protocol that need a joined peer.
-fn is_known(method: &str) -> bool {
+fn is_known(method: &str, flavor: Flavor) -> bool {
+    match (method, flavor) {
+        ("offer", Flavor::WebSocket) | ("publish", Flavor::Quic) => return true,
+        ("offer" | "publish", _) => return false,
+        _ => {}
+    }
     matches!(
         method,
-        "offer"
-            | "end-room"
+        "end-room"
             | "role-change-request"
             | "role-change"
             | "track-update-request"

@@ -1,0 +1,238 @@
+//! [`QuicTransport`]: the server's QUIC media as the signalling sees it
+//! (the `caucus_media::Transport` trait), and the fan-out path that group
+//! streams from publishers take.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use caucus_domain::{PeerId, RoomId, TrackId};
+use caucus_media::{
+    ForwardingPlan, FrameTrack, IceCandidate, PeerEvent, SessionDescription, Target, Transport,
+    TransportError,
+};
+use tokio::sync::mpsc;
+
+use super::state::{PeerMedia, Shared};
+use super::writer::{Backpressure, Writer};
+
+/// How many events a peer's session may leave unread.
+const EVENTS: usize = 256;
+
+/// The QUIC media of one server. Cheap to share.
+#[derive(Debug, Default)]
+pub struct QuicTransport {
+    shared: Arc<Mutex<Shared>>,
+}
+
+fn no_sdp() -> TransportError {
+    TransportError::WrongState("QUIC peers publish with `publish`, not SDP".into())
+}
+
+impl QuicTransport {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Shared> {
+        self.shared.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The track id a publisher's alias names, if declared.
+    pub(crate) fn track_of(&self, publisher: &PeerId, alias: u64) -> Option<TrackId> {
+        self.lock()
+            .peers
+            .get(publisher)?
+            .track(alias)
+            .map(|t| t.track.clone())
+    }
+
+    /// Fans one object out (encoded once) to the track's receivers now.
+    pub(crate) fn forward(
+        &self,
+        publisher: &PeerId,
+        track: &TrackId,
+        group: u64,
+        index: u64,
+        keyframe: bool,
+        encoded: Bytes,
+    ) {
+        let mut s = self.lock();
+        let s = &mut *s;
+        let targets = match s.router.route(publisher, track) {
+            Some(r) => r.targets().to_vec(),
+            None => return,
+        };
+        let steps = s.fanout.on_object(
+            publisher,
+            track,
+            group,
+            index,
+            keyframe,
+            encoded,
+            &targets,
+            Instant::now(),
+        );
+        let key = (publisher.clone(), track.clone());
+        for (sub, step) in steps {
+            let Some(conn) = s.conns.get(&sub) else {
+                continue;
+            };
+            let Some(r) = s
+                .peers
+                .get_mut(&sub)
+                .and_then(|p| p.receiving.get_mut(&key))
+            else {
+                continue;
+            };
+            let w = r.writer.get_or_insert_with(|| Writer::spawn(conn.clone()));
+            match w.push(step) {
+                Ok(()) => {}
+                Err(Backpressure::Full) => s.fanout.restart(&sub, publisher, track),
+                Err(Backpressure::Gone) => {
+                    r.writer = None;
+                    s.fanout.restart(&sub, publisher, track);
+                }
+            }
+        }
+    }
+
+    /// A connection speaks for `peer` now (its `hello` was accepted).
+    pub(crate) fn bind(&self, peer: &PeerId, conn: quinn::Connection) {
+        self.lock().conns.insert(peer.clone(), conn);
+    }
+
+    /// The connection closed: forget it if it is still the peer's.
+    pub(crate) fn unbind(&self, peer: &PeerId, conn: &quinn::Connection) {
+        let mut s = self.lock();
+        if s.conns
+            .get(peer)
+            .is_some_and(|c| c.stable_id() == conn.stable_id())
+        {
+            s.conns.remove(peer);
+        }
+    }
+}
+
+#[async_trait]
+impl Transport for QuicTransport {
+    async fn attach(
+        &self,
+        room: &RoomId,
+        peer: &PeerId,
+    ) -> Result<mpsc::Receiver<PeerEvent>, TransportError> {
+        let (tx, rx) = mpsc::channel(EVENTS);
+        let mut s = self.lock();
+        let s = &mut *s;
+        match s.peers.get_mut(peer) {
+            Some(p) => {
+                // A reconnect: new events channel, new streams.
+                p.events = tx;
+                for ((publisher, track), r) in &mut p.receiving {
+                    r.writer = None;
+                    s.fanout.restart(peer, publisher, track);
+                }
+            }
+            None => {
+                s.peers.insert(peer.clone(), PeerMedia::new(tx));
+            }
+        }
+        let received: Vec<(PeerId, TrackId)> = s
+            .router
+            .plan(room)
+            .map(|plan| {
+                plan.received_by(peer)
+                    .map(|(id, t)| (t.publisher.clone(), id.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let now = Instant::now();
+        for (publisher, track) in received {
+            s.start_receiving(peer, &publisher, &track, now);
+        }
+        Ok(rx)
+    }
+
+    async fn publish_offer(
+        &self,
+        _peer: &PeerId,
+        _offer: &SessionDescription,
+    ) -> Result<SessionDescription, TransportError> {
+        Err(no_sdp())
+    }
+
+    async fn subscribe_answer(
+        &self,
+        _peer: &PeerId,
+        _answer: &SessionDescription,
+    ) -> Result<(), TransportError> {
+        Err(no_sdp())
+    }
+
+    async fn trickle(
+        &self,
+        _peer: &PeerId,
+        _target: Target,
+        _candidate: &IceCandidate,
+    ) -> Result<(), TransportError> {
+        Err(no_sdp())
+    }
+
+    async fn set_plan(&self, room: &RoomId, plan: ForwardingPlan) {
+        let mut s = self.lock();
+        let diffs = s.router.set_plan(room, plan);
+        let now = Instant::now();
+        for d in diffs {
+            if !s.peers.contains_key(&d.peer) {
+                continue; // another transport's peer
+            }
+            for (track, t) in &d.added {
+                s.start_receiving(&d.peer, &t.publisher, track, now);
+            }
+            for track in &d.removed {
+                let publisher = s.peers[&d.peer]
+                    .receiving
+                    .keys()
+                    .find(|(_, t)| t == track)
+                    .map(|(p, _)| p.clone());
+                if let Some(publisher) = publisher {
+                    s.stop_receiving(&d.peer, &publisher, track);
+                }
+            }
+        }
+    }
+
+    async fn detach(&self, peer: &PeerId) {
+        let mut s = self.lock();
+        s.peers.remove(peer);
+        s.fanout.forget_peer(peer);
+        for p in s.peers.values_mut() {
+            p.receiving.retain(|(publisher, _), _| publisher != peer);
+        }
+    }
+
+    async fn declare_tracks(
+        &self,
+        peer: &PeerId,
+        tracks: Vec<FrameTrack>,
+    ) -> Result<(), TransportError> {
+        let mut s = self.lock();
+        let s = &mut *s;
+        let p = s
+            .peers
+            .get_mut(peer)
+            .ok_or_else(|| TransportError::UnknownPeer(peer.to_string()))?;
+        let old = std::mem::take(&mut p.published);
+        for t in old.values() {
+            if !tracks.iter().any(|n| n.track == t.track) {
+                s.fanout.forget_track(peer, &t.track);
+            }
+        }
+        for t in tracks {
+            s.fanout.declare(peer, &t.track, t.kind);
+            p.published.insert(t.alias, t);
+        }
+        Ok(())
+    }
+}
