@@ -803,7 +803,7 @@ async fn keep_alive(shared: Arc<Shared>) {
     }
 }
 
-async fn fetch_init(opts: &JoinOptions, peer_id: &str) -> Result<InitReply, SdkError> {
+pub(crate) async fn fetch_init(opts: &JoinOptions, peer_id: &str) -> Result<InitReply, SdkError> {
     let base = opts.base_url.trim_end_matches('/');
     if !(base.starts_with("http://") || base.starts_with("https://")) {
         return Err(SdkError::InvalidUrl {

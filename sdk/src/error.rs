@@ -89,6 +89,10 @@ pub enum SdkError {
     /// The client has left or its socket closed.
     #[error("the client is closed: {0}")]
     Closed(String),
+    /// The QUIC connection could not be made or broke; `code` is the
+    /// server's close code (docs/quic-protocol.md §8) when it closed it.
+    #[error("QUIC: {reason}")]
+    Quic { code: Option<u64>, reason: String },
 }
 
 impl SdkError {

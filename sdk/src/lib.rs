@@ -62,7 +62,9 @@
 //! server), `signal` (the WebSocket driver), `connection` (building
 //! webrtc-rs connections; candidate queues), [`publish`] (local tracks and
 //! their sender tasks), [`subscribe`] (remote tracks and counters),
-//! [`events`], [`messages`], [`sdp`], [`synth`], [`error`].
+//! [`events`], [`messages`], [`sdp`], [`synth`], [`error`]; [`quic`] is the
+//! QUIC client (docs/quic-protocol.md), which shares `/init`, the JSON-RPC
+//! framing, the errors and the events with the WebRTC client.
 
 pub mod client;
 mod connection;
@@ -70,6 +72,7 @@ pub mod error;
 pub mod events;
 pub mod messages;
 pub mod publish;
+pub mod quic;
 mod router;
 mod rpc;
 pub mod sdp;
@@ -86,4 +89,6 @@ pub use error::{RpcError, SdkError};
 pub use events::Event;
 pub use messages::{InitReply, TrackKind, TrackSource, TrackState};
 pub use publish::SendStats;
+pub use quic::QuicClient;
+pub use quic::media::QuicTrackStats;
 pub use subscribe::{AnnouncedTrack, TrackStats};
