@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use caucus_sdk::quic::{QuicInit, close_code, connect};
+use caucus_sdk::quic::{QuicInit, close_code, connect, connect_alpn};
 use caucus_sdk::{Event, JoinOptions, QuicClient, TrackKind};
 use caucus_tests::served::{Served, http};
 use caucus_transport_quic::codec::{GroupHeader, Object, encode_message, varint};
@@ -331,7 +331,21 @@ async fn bad_input_is_refused_with_its_code_and_the_room_carries_on() {
         .expect("closed");
     assert_eq!(close_code(&why), Some(0x10), "{why}");
 
-    // Connection-level refusals on fresh connections.
+    // Through all of it Bob kept receiving Alice.
+    let n = b.objects(&video);
+    b.receives(&video, n + 20).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_connections_and_stream_floods_leave_the_room_healthy() {
+    let server = Server::new();
+    let room = server.0.room_with_roles("quic-refusals", roles());
+    let a = join(&server.0, &room, "host", "alice").await;
+    let video = a.client.publish(TrackKind::Video).await.expect("publish");
+    let b = join(&server.0, &room, "guest", "bob").await;
+    b.receives(&video, 10).await;
+
+    // Connection-level refusals.
     let init = quic_init(&server.0, &room);
     let first_not_hello = raw(
         &init,
@@ -351,7 +365,30 @@ async fn bad_input_is_refused_with_its_code_and_the_room_carries_on() {
     encode_message(&hello.to_string(), &mut forged).unwrap();
     assert_eq!(raw(&init, &[forged]).await, Some(0x12));
 
-    // Through all of it Bob kept receiving Alice.
+    let mut expired = Vec::new();
+    let hello = json!({ "jsonrpc": "2.0", "id": 1, "method": "hello", "params": {
+        "protocol": "caucus", "version": 1, "token": server.0.expired_app_token(&room, "guest"),
+        "peer": "00000000-0000-4000-8000-000000000002" } });
+    encode_message(&hello.to_string(), &mut expired).unwrap();
+    assert_eq!(raw(&init, &[expired]).await, Some(0x12));
+    // Another major version: no ALPN in common, no connection.
+    assert!(connect_alpn(&init, b"caucus/2").await.is_err());
+
+    // A client that opens far more group streams than allowed is held back
+    // by flow control (256 at once), not served without bound; the room
+    // carries on.
+    let c = join(&server.0, &room, "guest", "carol").await;
+    let conn = c.client.connection().clone();
+    let mut opened = Vec::new();
+    let flood = async {
+        for _ in 0..2_000 {
+            opened.push(conn.open_uni().await.expect("open"));
+        }
+    };
+    let blocked = tokio::time::timeout(Duration::from_secs(2), flood).await;
+    assert!(blocked.is_err(), "2,000 streams opened at once");
+    assert!(opened.len() <= 256, "{} streams opened", opened.len());
+
     let n = b.objects(&video);
     b.receives(&video, n + 20).await;
 }

@@ -95,19 +95,23 @@ impl QuicInit {
     }
 }
 
+/// A QUIC connection and its control stream.
+pub type Connected = (
+    quinn::Endpoint,
+    quinn::Connection,
+    quinn::SendStream,
+    quinn::RecvStream,
+);
+
 /// Connects to a Caucus QUIC endpoint, pinning its certificate, and opens
 /// the control stream. Loopback only: the client binds 127.0.0.1.
-pub async fn connect(
-    init: &QuicInit,
-) -> Result<
-    (
-        quinn::Endpoint,
-        quinn::Connection,
-        quinn::SendStream,
-        quinn::RecvStream,
-    ),
-    SdkError,
-> {
+pub async fn connect(init: &QuicInit) -> Result<Connected, SdkError> {
+    connect_alpn(init, ALPN).await
+}
+
+/// [`connect`] offering another ALPN (tests: a version the server does not
+/// speak fails the handshake).
+pub async fn connect_alpn(init: &QuicInit, alpn: &[u8]) -> Result<Connected, SdkError> {
     let quic = |e: &dyn std::fmt::Display| SdkError::Quic {
         code: None,
         reason: e.to_string(),
@@ -122,7 +126,7 @@ pub async fn connect(
             provider,
         )))
         .with_no_client_auth();
-    tls.alpn_protocols = vec![ALPN.to_vec()];
+    tls.alpn_protocols = vec![alpn.to_vec()];
     let crypto = quinn::crypto::rustls::QuicClientConfig::try_from(tls).map_err(|e| quic(&e))?;
     let mut endpoint = quinn::Endpoint::client("127.0.0.1:0".parse().map_err(|e| quic(&e))?)
         .map_err(|e| quic(&e))?;

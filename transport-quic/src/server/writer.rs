@@ -1,11 +1,13 @@
 //! One subscriber's group streams of one track: a task that owns the
 //! current send stream and follows the fan-out core's [`Step`]s.
 
+use std::time::Duration;
+
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
 use super::fanout::Step;
-use crate::codec::GroupHeader;
+use crate::codec::{ErrorCode, GroupHeader};
 
 /// How many steps may wait for a slow stream before the subscriber is
 /// restarted at the next group (docs/quic-protocol.md §6).
@@ -57,8 +59,8 @@ async fn run(conn: quinn::Connection, mut rx: mpsc::Receiver<Step>) {
                 priority: p,
                 objects,
             } => {
-                if let Some(mut old) = stream.take() {
-                    let _ = old.finish();
+                if let Some(old) = stream.take() {
+                    supersede(old);
                 }
                 let mut head = Vec::new();
                 let h = GroupHeader {
@@ -72,9 +74,9 @@ async fn run(conn: quinn::Connection, mut rx: mpsc::Receiver<Step>) {
                 match conn.open_uni().await {
                     Ok(mut s) => {
                         let _ = s.set_priority(priority(p, group));
-                        let mut ok = s.write_all(&head).await.is_ok();
+                        let mut ok = write_or_reset(&mut s, &head).await;
                         for o in &objects {
-                            ok = ok && s.write_all(o).await.is_ok();
+                            ok = ok && write_or_reset(&mut s, o).await;
                         }
                         stream = Some(s);
                         ok
@@ -85,8 +87,8 @@ async fn run(conn: quinn::Connection, mut rx: mpsc::Receiver<Step>) {
             Step::Object(o) => write(&mut stream, &o).await,
         };
         if !ok {
-            // The receiver stopped this group; the next StartGroup opens a
-            // new stream.
+            // The receiver stopped this group or it was reset as too far
+            // behind; the next StartGroup opens a new stream.
             stream = None;
         }
     }
@@ -97,9 +99,36 @@ async fn run(conn: quinn::Connection, mut rx: mpsc::Receiver<Step>) {
 
 async fn write(stream: &mut Option<quinn::SendStream>, o: &Bytes) -> bool {
     match stream {
-        Some(s) => s.write_all(o).await.is_ok(),
+        Some(s) => write_or_reset(s, o).await,
         None => true,
     }
+}
+
+/// How far a group may fall behind before it is reset (§6).
+const BEHIND: Duration = Duration::from_millis(500);
+
+/// Writes, or resets the stream with `SUPERSEDED` when the receiver's flow
+/// control holds the write back longer than [`BEHIND`]: the subscriber
+/// then waits for the next group instead of building latency.
+async fn write_or_reset(s: &mut quinn::SendStream, bytes: &[u8]) -> bool {
+    match tokio::time::timeout(BEHIND, s.write_all(bytes)).await {
+        Ok(r) => r.is_ok(),
+        Err(_) => {
+            let _ = s.reset(ErrorCode::Superseded.value().into());
+            false
+        }
+    }
+}
+
+/// Finishes a group a newer one replaced; resets it with `SUPERSEDED` if the
+/// receiver has not taken all of it within [`BEHIND`].
+fn supersede(mut old: quinn::SendStream) {
+    let _ = old.finish();
+    tokio::spawn(async move {
+        if tokio::time::timeout(BEHIND, old.stopped()).await.is_err() {
+            let _ = old.reset(ErrorCode::Superseded.value().into());
+        }
+    });
 }
 
 #[cfg(test)]
