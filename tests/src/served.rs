@@ -25,32 +25,8 @@ impl Served {
     pub fn start(extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let data = dir.path().join("data");
+        let (child, addr) = spawn(&data, extra);
         let data = data.to_str().expect("utf-8 path").to_owned();
-        let mut args = vec!["serve", "--dev", "--data", &data, "--http", "127.0.0.1:0"];
-        args.extend_from_slice(extra);
-        let mut child = caucus(&args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn caucus serve");
-        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-        let banner = read_banner(&mut stdout);
-        // Keep draining stdout so the server never blocks on a full pipe.
-        std::thread::spawn(move || {
-            let mut sink = String::new();
-            let _ = stdout.read_to_string(&mut sink);
-        });
-        let line = banner
-            .lines()
-            .find(|l| l.contains("Caucus is running"))
-            .expect("banner line");
-        let addr = line
-            .rsplit("http://")
-            .next()
-            .expect("address")
-            .trim()
-            .trim_end_matches('.')
-            .to_owned();
         let mgmt = token(&["token", "management", "--data", &data]);
         Self {
             child: Some(child),
@@ -58,6 +34,23 @@ impl Served {
             dir,
             mgmt,
         }
+    }
+
+    /// Kills the server with SIGKILL (no shutdown, no flush) and reaps it.
+    pub fn kill_9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().expect("SIGKILL"); // std's kill is SIGKILL on Unix
+            child.wait().expect("reap");
+        }
+    }
+
+    /// Starts the server again on the same data directory (after
+    /// [`Self::kill_9`] or [`Self::stop`]); `addr` is the new listener's.
+    pub fn restart(&mut self, extra: &[&str]) {
+        assert!(self.child.is_none(), "stop or kill the server first");
+        let (child, addr) = spawn(&self.data(), extra);
+        self.child = Some(child);
+        self.addr = addr;
     }
 
     pub fn data(&self) -> PathBuf {
@@ -123,6 +116,29 @@ impl Served {
         }
     }
 
+    /// Stops the server and returns every event of its log, in position order.
+    pub fn log_events(&mut self) -> Vec<caucus_eventlog::RecordedEvent> {
+        self.stop();
+        let data = self.data().join("log");
+        // On its own thread: the caller may be inside a tokio runtime.
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                let log = caucus_eventlog::EmbeddedLog::open(&data).expect("open log");
+                let events = caucus_eventlog::EventLog::read_all(log.as_ref(), None, usize::MAX)
+                    .await
+                    .expect("read");
+                log.close().await;
+                events
+            })
+        })
+        .join()
+        .expect("read the log")
+    }
+
     /// Stops the server and returns the room stream's event types, in order.
     pub fn room_events(&mut self, room: &str) -> Vec<String> {
         self.stop();
@@ -159,6 +175,38 @@ impl Drop for Served {
             let _ = child.wait();
         }
     }
+}
+
+/// Spawns `caucus serve --dev --data <data> --http 127.0.0.1:0 <extra>` and
+/// reads its banner; returns the child and its HTTP address.
+fn spawn(data: &std::path::Path, extra: &[&str]) -> (Child, String) {
+    let data = data.to_str().expect("utf-8 path");
+    let mut args = vec!["serve", "--dev", "--data", data, "--http", "127.0.0.1:0"];
+    args.extend_from_slice(extra);
+    let mut child = caucus(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn caucus serve");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let banner = read_banner(&mut stdout);
+    // Keep draining stdout so the server never blocks on a full pipe.
+    std::thread::spawn(move || {
+        let mut sink = String::new();
+        let _ = stdout.read_to_string(&mut sink);
+    });
+    let line = banner
+        .lines()
+        .find(|l| l.contains("Caucus is running"))
+        .expect("banner line");
+    let addr = line
+        .rsplit("http://")
+        .next()
+        .expect("address")
+        .trim()
+        .trim_end_matches('.')
+        .to_owned();
+    (child, addr)
 }
 
 fn token(args: &[&str]) -> String {
