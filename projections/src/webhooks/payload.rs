@@ -13,7 +13,7 @@
 //! envelope id and the same body bytes, which is what makes retries and
 //! replays idempotent for receivers. See `docs/webhooks.md` for the fields.
 
-use caucus_domain::room::{LeaveReason, TrackKind, UnpublishReason};
+use caucus_domain::room::{LeaveReason, Peer, UnpublishReason};
 use caucus_domain::{Actor, PeerId, RoomEvent, Timestamp, WorkspaceId};
 use caucus_eventlog::{Position, RecordedEvent};
 use serde_json::{Map, Value, json};
@@ -21,7 +21,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
-use super::context::{PeerContext, RoomContext};
+use super::context::{RoomContext, track_kind, track_source};
 
 /// The namespace of envelope ids (UUID v5 of event id + type).
 const ID_NAMESPACE: Uuid = Uuid::from_u128(0x6361_7563_7573_4000_8000_7765_6268_6f6f);
@@ -94,26 +94,24 @@ fn seconds(from: Timestamp, to: Timestamp) -> i64 {
 /// The payloads for `event` (recorded as `recorded`), given the room's context
 /// *before* the event. Rooms without a `RoomCreated` yet give nothing.
 pub fn map(ctx: &RoomContext, recorded: &RecordedEvent, event: &RoomEvent) -> Vec<Payload> {
-    let (Some(workspace), Some(room_id)) = (&ctx.workspace_id, &ctx.room_id) else {
+    let ctx = &ctx.state;
+    let Some(room) = &ctx.room else {
         return Vec::new();
     };
-    let template = ctx
-        .template_id
-        .as_ref()
-        .map(ToString::to_string)
-        .unwrap_or_default();
+    let workspace = &room.workspace_id;
+    let template = room.template_id.to_string();
     let mut data = Map::new();
-    data.insert("room_id".into(), json!(room_id.as_str()));
-    data.insert("room_name".into(), json!(ctx.name));
+    data.insert("room_id".into(), json!(room.id.as_str()));
+    data.insert("room_name".into(), json!(room.name));
     data.insert("template_id".into(), json!(template));
-    let session_started = ctx.session.as_ref().map(|(_, at)| *at);
+    let session_started = ctx.session.as_ref().map(|s| s.started_at);
     let put_session = |d: &mut Map<String, Value>| {
-        if let Some((id, at)) = &ctx.session {
-            d.insert("session_id".into(), json!(id.as_str()));
-            d.insert("session_started_at".into(), json!(rfc3339(*at)));
+        if let Some(s) = &ctx.session {
+            d.insert("session_id".into(), json!(s.id.as_str()));
+            d.insert("session_started_at".into(), json!(rfc3339(s.started_at)));
         }
     };
-    let put_peer = |d: &mut Map<String, Value>, id: &PeerId, p: &PeerContext| {
+    let put_peer = |d: &mut Map<String, Value>, id: &PeerId, p: &Peer| {
         d.insert("peer_id".into(), json!(id.as_str()));
         d.insert("user_id".into(), json!(p.user_id.as_str()));
         d.insert("user_name".into(), json!(p.name));
@@ -143,13 +141,16 @@ pub fn map(ctx: &RoomContext, recorded: &RecordedEvent, event: &RoomEvent) -> Ve
             if let Some(at) = session_started {
                 data.insert("session_started_at".into(), json!(rfc3339(at)));
             }
-            let p = PeerContext {
+            let p = Peer {
+                id: e.peer_id.clone(),
                 user_id: e.user_id.clone(),
                 name: e.name.clone(),
                 metadata: e.metadata.clone(),
                 role: e.role.clone(),
                 joined_at: e.at,
                 tracks: Default::default(),
+                role_change_requests: Default::default(),
+                start_muted: Vec::new(),
             };
             put_peer(&mut data, &e.peer_id, &p);
             data.insert("type".into(), json!("regular"));
@@ -214,11 +215,7 @@ pub fn map(ctx: &RoomContext, recorded: &RecordedEvent, event: &RoomEvent) -> Ve
             put_track_peer(&mut data, &e.peer_id, p);
             data.insert("track_id".into(), json!(e.track_id.as_str()));
             data.insert("stream_id".into(), json!(e.stream_id.as_str()));
-            let kind = match e.kind {
-                TrackKind::Audio => "audio",
-                TrackKind::Video => "video",
-            };
-            data.insert("track_type".into(), json!(kind));
+            data.insert("track_type".into(), json!(track_kind(e.kind)));
             data.insert(
                 "source".into(),
                 serde_json::to_value(e.source).unwrap_or_default(),
@@ -233,7 +230,7 @@ pub fn map(ctx: &RoomContext, recorded: &RecordedEvent, event: &RoomEvent) -> Ve
             };
             put_session(&mut data);
             put_track_peer(&mut data, &e.peer_id, p);
-            put_track(&mut data, p, e.track_id.as_str());
+            put_track(&mut data, p, &e.track_id);
             let reason = match e.reason {
                 UnpublishReason::ClientRequest => "client request",
                 UnpublishReason::RoleChanged => "role changed",
@@ -248,7 +245,7 @@ pub fn map(ctx: &RoomContext, recorded: &RecordedEvent, event: &RoomEvent) -> Ve
             };
             put_session(&mut data);
             put_track_peer(&mut data, &e.peer_id, p);
-            put_track(&mut data, p, e.track_id.as_str());
+            put_track(&mut data, p, &e.track_id);
             if let Actor::Peer(by) = &e.by {
                 data.insert("muted_by".into(), json!(by.as_str()));
             }
@@ -261,7 +258,7 @@ pub fn map(ctx: &RoomContext, recorded: &RecordedEvent, event: &RoomEvent) -> Ve
             };
             put_session(&mut data);
             put_track_peer(&mut data, &e.peer_id, p);
-            put_track(&mut data, p, e.track_id.as_str());
+            put_track(&mut data, p, &e.track_id);
             data.insert("unmuted_at".into(), json!(rfc3339(e.at)));
             "caucus.track.unmute.success"
         }
@@ -331,17 +328,17 @@ pub fn map(ctx: &RoomContext, recorded: &RecordedEvent, event: &RoomEvent) -> Ve
     }]
 }
 
-fn put_track_peer(d: &mut Map<String, Value>, id: &PeerId, p: &PeerContext) {
+fn put_track_peer(d: &mut Map<String, Value>, id: &PeerId, p: &Peer) {
     d.insert("peer_id".into(), json!(id.as_str()));
     d.insert("user_id".into(), json!(p.user_id.as_str()));
     d.insert("role".into(), json!(p.role.as_str()));
 }
 
-fn put_track(d: &mut Map<String, Value>, p: &PeerContext, track: &str) {
-    d.insert("track_id".into(), json!(track));
-    if let Some((kind, source)) = p.tracks.get(track) {
-        d.insert("track_type".into(), json!(kind));
-        d.insert("source".into(), json!(source));
+fn put_track(d: &mut Map<String, Value>, p: &Peer, track: &caucus_domain::TrackId) {
+    d.insert("track_id".into(), json!(track.as_str()));
+    if let Some(t) = p.tracks.get(track) {
+        d.insert("track_type".into(), json!(track_kind(t.kind)));
+        d.insert("source".into(), json!(track_source(t.source)));
     }
 }
 
