@@ -76,15 +76,15 @@ pub async fn run(args: BenchSfuArgs) -> anyhow::Result<()> {
     crate::bench::print(&report, args.json)
 }
 
-/// `caucus serve` as a child process.
-struct Server {
-    child: Child,
-    addr: String,
+/// `caucus serve` as a child process (also `caucus bench quic`'s).
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) addr: String,
 }
 
 impl Server {
     /// Starts it on loopback over `data` and waits for its banner.
-    async fn start(data: &Path) -> anyhow::Result<Self> {
+    pub(crate) async fn start(data: &Path) -> anyhow::Result<Self> {
         let exe = std::env::current_exe().context("locating the caucus binary")?;
         let mut child = Command::new(exe)
             .arg("serve")
@@ -124,7 +124,7 @@ impl Server {
     }
 
     /// SIGTERM, then (after 10 s) SIGKILL.
-    async fn stop(&mut self) {
+    pub(crate) async fn stop(&mut self) {
         if let Some(pid) = self.child.id() {
             let _ = Command::new("kill")
                 .args(["-TERM", &pid.to_string()])

@@ -169,6 +169,9 @@ pub enum BenchCommand {
     /// SFU: forwarded packets/s per server core, join latency and loss, with
     /// SDK peers against a `caucus serve` child process.
     Sfu(crate::bench_sfu::BenchSfuArgs),
+    /// QUIC: raw quinn throughput, then 1 publisher → N QUIC subscribers
+    /// through a `caucus serve` child: Mbit/s, frames/s, CPU, join latency.
+    Quic(crate::bench_quic::BenchQuicArgs),
 }
 
 #[derive(Debug, Args)]

@@ -11,6 +11,7 @@ mod bench;
 mod bench_api;
 mod bench_log;
 mod bench_log_pg;
+mod bench_quic;
 mod bench_sfu;
 mod bench_webhooks;
 mod cli;
@@ -70,6 +71,7 @@ fn main() -> anyhow::Result<()> {
             Command::Bench(BenchCommand::Api(args)) => bench::api(args).await,
             Command::Bench(BenchCommand::Webhooks(args)) => bench::webhooks(args).await,
             Command::Bench(BenchCommand::Sfu(args)) => bench_sfu::run(args).await,
+            Command::Bench(BenchCommand::Quic(args)) => bench_quic::run(args).await,
             Command::Load(args) => load::run_cli(args).await,
             Command::Migrate(args) => migrate::run(&args.store).await,
             Command::Log(LogCommand::Copy(args)) => {

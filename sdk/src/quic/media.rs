@@ -109,15 +109,43 @@ pub(crate) struct Sender {
     pub stop: Arc<AtomicBool>,
 }
 
-/// Frames per second and payload bytes of the synthetic tracks.
-const VIDEO_FPS: u64 = 30;
-const VIDEO_GOP: u64 = 30;
-const VIDEO_BYTES: usize = 1200;
-const AUDIO_FPS: u64 = 50;
-const AUDIO_BYTES: usize = 120;
+/// The pace and size of a synthetic track's frames.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FrameShape {
+    /// Frames per second; 0 sends as fast as the connection takes them.
+    pub fps: u32,
+    /// Payload bytes per frame.
+    pub bytes: usize,
+    /// Video frames per group (a keyframe opens each); audio groups hold one.
+    pub gop: u32,
+}
+
+impl FrameShape {
+    /// 30 fps video of 1,200-byte frames, a keyframe every second; 50 fps
+    /// audio of 120-byte frames.
+    pub fn default_for(kind: TrackKind) -> Self {
+        match kind {
+            TrackKind::Video => Self {
+                fps: 30,
+                bytes: 1200,
+                gop: 30,
+            },
+            TrackKind::Audio => Self {
+                fps: 50,
+                bytes: 120,
+                gop: 1,
+            },
+        }
+    }
+}
 
 impl Sender {
-    pub(crate) fn spawn(conn: quinn::Connection, alias: u64, kind: TrackKind) -> Self {
+    pub(crate) fn spawn(
+        conn: quinn::Connection,
+        alias: u64,
+        kind: TrackKind,
+        shape: FrameShape,
+    ) -> Self {
         let s = Self {
             alias,
             kind,
@@ -130,6 +158,7 @@ impl Sender {
             kind,
             s.keyframe_wanted.clone(),
             s.stop.clone(),
+            shape,
         ));
         s
     }
@@ -141,21 +170,28 @@ async fn send_frames(
     kind: TrackKind,
     keyframe_wanted: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
+    shape: FrameShape,
 ) {
     let video = kind == TrackKind::Video;
-    let fps = if video { VIDEO_FPS } else { AUDIO_FPS };
-    let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / fps));
+    let mut tick = (shape.fps > 0)
+        .then(|| tokio::time::interval(Duration::from_micros(1_000_000 / u64::from(shape.fps))));
+    let payload = Bytes::from(vec![0x5a; shape.bytes]);
     let mut group = 0u64;
     let mut in_group = 0u64;
     let mut stream: Option<quinn::SendStream> = None;
     for frame in 0u64.. {
-        tick.tick().await;
+        match tick.as_mut() {
+            Some(t) => {
+                t.tick().await;
+            }
+            None => tokio::task::yield_now().await,
+        }
         if stop.load(Ordering::Relaxed) {
             break;
         }
         let new_group = !video
             || stream.is_none()
-            || in_group >= VIDEO_GOP
+            || in_group >= u64::from(shape.gop.max(1))
             || keyframe_wanted.swap(false, Ordering::Relaxed);
         if new_group {
             if let Some(mut s) = stream.take() {
@@ -183,14 +219,13 @@ async fn send_frames(
             }
             stream = Some(s);
         }
-        let size = if video { VIDEO_BYTES } else { AUDIO_BYTES };
         let ts = if video { frame * 3000 } else { frame * 960 };
         let o = Object {
             timestamp: ts,
             keyframe: video && in_group == 0,
-            payload: Bytes::from(vec![(frame % 251) as u8; size]),
+            payload: payload.clone(),
         };
-        let mut buf = Vec::with_capacity(size + 12);
+        let mut buf = Vec::with_capacity(shape.bytes + 12);
         if o.encode(&mut buf).is_err() {
             break;
         }

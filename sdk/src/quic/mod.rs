@@ -28,7 +28,7 @@ use caucus_transport_quic::codec::{ControlDecoder, encode_message};
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
 
-use self::media::{QuicTrackStats, Received, Sender, SharedReceived, lock};
+use self::media::{FrameShape, QuicTrackStats, Received, Sender, SharedReceived, lock};
 use crate::client::{JoinOptions, fetch_init};
 use crate::error::{RpcError, SdkError};
 use crate::events::{Event, EventSink};
@@ -258,6 +258,17 @@ impl QuicClient {
     /// Publishes a synthetic track (`publish` with every track of this
     /// client) and starts sending its frames; returns its track id.
     pub async fn publish(&self, kind: TrackKind) -> Result<String, SdkError> {
+        self.publish_shaped(kind, FrameShape::default_for(kind))
+            .await
+    }
+
+    /// [`publish`](Self::publish) with frames of another pace and size
+    /// (benchmarks).
+    pub async fn publish_shaped(
+        &self,
+        kind: TrackKind,
+        shape: FrameShape,
+    ) -> Result<String, SdkError> {
         let id = uuid::Uuid::new_v4().to_string();
         let stream_id = {
             let p = self.published.lock().unwrap_or_else(|p| p.into_inner());
@@ -272,7 +283,7 @@ impl QuicClient {
         let mut tracks = self.track_map();
         tracks.insert(id.clone(), track_json(&id, &stream_id, kind, false, alias));
         self.call("publish", json!({ "tracks": tracks })).await?;
-        let sender = Sender::spawn(self.conn.clone(), alias, kind);
+        let sender = Sender::spawn(self.conn.clone(), alias, kind, shape);
         self.published
             .lock()
             .unwrap_or_else(|p| p.into_inner())

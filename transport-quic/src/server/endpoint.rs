@@ -53,23 +53,7 @@ impl QuicServer {
         addr: SocketAddr,
         cert: &DevCert,
     ) -> Result<(Self, mpsc::Receiver<ControlChannel>), ServerError> {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut tls = rustls::ServerConfig::builder_with_provider(provider)
-            .with_protocol_versions(&[&rustls::version::TLS13])?
-            .with_no_client_auth()
-            .with_single_cert(vec![cert.cert.clone()], cert.key_der())?;
-        tls.alpn_protocols = vec![ALPN.to_vec()];
-        let crypto = quinn::crypto::rustls::QuicServerConfig::try_from(tls)
-            .map_err(|e| ServerError::Quic(e.to_string()))?;
-        let mut config = quinn::ServerConfig::with_crypto(Arc::new(crypto));
-        let mut t = quinn::TransportConfig::default();
-        t.max_concurrent_uni_streams(MAX_UNI.into())
-            .max_concurrent_bidi_streams(1u32.into())
-            .datagram_receive_buffer_size(None)
-            .max_idle_timeout(Some(
-                quinn::IdleTimeout::try_from(IDLE).map_err(|e| ServerError::Quic(e.to_string()))?,
-            ));
-        config.transport_config(Arc::new(t));
+        let config = server_config(cert)?;
         let endpoint = quinn::Endpoint::server(config, addr)
             .map_err(|source| ServerError::Bind { addr, source })?;
         let transport = Arc::new(QuicTransport::new());
@@ -102,6 +86,29 @@ impl QuicServer {
         self.endpoint
             .close(ErrorCode::NoError.value().into(), b"server shutting down");
     }
+}
+
+/// The endpoint's configuration: TLS 1.3 (ring) with `cert`, ALPN
+/// `caucus/1`, the stream limits of §5.2 and the idle timeout.
+pub fn server_config(cert: &DevCert) -> Result<quinn::ServerConfig, ServerError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut tls = rustls::ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13])?
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.cert.clone()], cert.key_der())?;
+    tls.alpn_protocols = vec![ALPN.to_vec()];
+    let crypto = quinn::crypto::rustls::QuicServerConfig::try_from(tls)
+        .map_err(|e| ServerError::Quic(e.to_string()))?;
+    let mut config = quinn::ServerConfig::with_crypto(Arc::new(crypto));
+    let mut t = quinn::TransportConfig::default();
+    t.max_concurrent_uni_streams(MAX_UNI.into())
+        .max_concurrent_bidi_streams(1u32.into())
+        .datagram_receive_buffer_size(None)
+        .max_idle_timeout(Some(
+            quinn::IdleTimeout::try_from(IDLE).map_err(|e| ServerError::Quic(e.to_string()))?,
+        ));
+    config.transport_config(Arc::new(t));
+    Ok(config)
 }
 
 async fn accept(

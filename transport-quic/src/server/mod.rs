@@ -8,5 +8,5 @@ mod state;
 pub mod transport;
 mod writer;
 
-pub use endpoint::{ControlChannel, QuicServer, ServerError};
+pub use endpoint::{ControlChannel, QuicServer, ServerError, server_config};
 pub use transport::QuicTransport;
