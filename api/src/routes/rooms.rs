@@ -84,6 +84,15 @@ pub struct RoomWebhookObject {
     pub secret: Option<String>,
 }
 
+impl std::fmt::Debug for RoomWebhookBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RoomWebhookBody")
+            .field("url", &self.url)
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
 impl RoomWebhookObject {
     fn new(e: &Endpoint, secret: Option<&SigningSecret>) -> Self {
         Self {
@@ -100,7 +109,8 @@ impl RoomWebhookObject {
 }
 
 /// The `webhook` field of a room create or update: 100ms's per-room override.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+/// `Debug` shows header names only (values are often credentials).
+#[derive(Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RoomWebhookBody {
     /// `http` or `https`; private and loopback hosts only when the operator

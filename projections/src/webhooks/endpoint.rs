@@ -96,11 +96,20 @@ impl RoomScope {
     }
 }
 
-/// A room override as the Room API sets it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A room override as the Room API sets it. `Debug` shows header names only.
+#[derive(Clone, PartialEq, Eq)]
 pub struct RoomHook {
     pub url: String,
     pub headers: BTreeMap<String, String>,
+}
+
+impl fmt::Debug for RoomHook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RoomHook")
+            .field("url", &self.url)
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .finish()
+    }
 }
 
 /// A signing secret with its validity.
@@ -830,6 +839,13 @@ mod tests {
                 .unwrap(),
             None
         );
+    }
+
+    #[test]
+    fn debug_never_shows_header_values() {
+        let h = hook("https://a.example", "very-secret");
+        assert!(!format!("{h:?}").contains("very-secret"));
+        assert!(format!("{h:?}").contains("X-Key"));
     }
 
     #[test]
