@@ -15,7 +15,7 @@ use caucus_transport_quic::codec::{
 use crate::messages::TrackKind;
 
 /// What a client counted of one received track.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct QuicTrackStats {
     pub objects: u64,
     pub bytes: u64,
@@ -25,12 +25,21 @@ pub struct QuicTrackStats {
     pub groups_without_keyframe: u64,
     pub first_at: Option<Instant>,
     pub last_at: Option<Instant>,
+    /// Group streams the sender reset (e.g. `SUPERSEDED`: fell behind).
+    pub groups_reset: u64,
+    /// How late the latest object arrived, in ms, against the earliest
+    /// arrival seen (arrival time minus presentation time, minimum taken
+    /// as zero): latency that builds up shows here.
+    pub lag_ms: f64,
+    /// The smallest arrival-minus-presentation offset so far, in seconds.
+    offset_s: Option<f64>,
 }
 
 /// Track ids by the server's alias (from `media-track`), and counters.
 #[derive(Debug, Default)]
 pub(crate) struct Received {
-    pub aliases: HashMap<u64, (String, TrackKind)>,
+    /// Track id, kind and timescale by alias.
+    pub aliases: HashMap<u64, (String, TrackKind, u64)>,
     pub stats: HashMap<String, QuicTrackStats>,
 }
 
@@ -45,19 +54,30 @@ const ALIAS_WAIT: Duration = Duration::from_secs(2);
 
 /// Reads every group stream the server opens.
 pub(crate) async fn receive(conn: quinn::Connection, received: SharedReceived) {
+    let epoch = Instant::now();
     while let Ok(recv) = conn.accept_uni().await {
-        tokio::spawn(read_group(recv, received.clone()));
+        tokio::spawn(read_group(recv, received.clone(), epoch));
     }
 }
 
-async fn read_group(mut recv: quinn::RecvStream, received: SharedReceived) {
+async fn read_group(mut recv: quinn::RecvStream, received: SharedReceived, epoch: Instant) {
     let mut dec = GroupDecoder::new();
-    let mut track: Option<(String, TrackKind)> = None;
+    let mut track: Option<(String, TrackKind, u64)> = None;
     let mut first = true;
     loop {
         let chunk = match recv.read_chunk(64 * 1024, true).await {
             Ok(Some(c)) => c.bytes,
-            _ => return,
+            Ok(None) => return,
+            Err(e) => {
+                if let (quinn::ReadError::Reset(_), Some((id, _, _))) = (&e, &track) {
+                    lock(&received)
+                        .stats
+                        .entry(id.clone())
+                        .or_default()
+                        .groups_reset += 1;
+                }
+                return;
+            }
         };
         dec.push(&chunk);
         loop {
@@ -74,13 +94,17 @@ async fn read_group(mut recv: quinn::RecvStream, received: SharedReceived) {
                         }
                         tokio::time::sleep(Duration::from_millis(5)).await;
                     }
-                    if let Some((id, _)) = &track {
+                    if let Some((id, _, _)) = &track {
                         lock(&received).stats.entry(id.clone()).or_default().groups += 1;
                     }
                 }
                 Ok(Some(GroupItem::Object(o))) => {
-                    let Some((id, kind)) = &track else { return };
+                    let Some((id, kind, timescale)) = &track else {
+                        return;
+                    };
                     let now = Instant::now();
+                    let offset = now.duration_since(epoch).as_secs_f64()
+                        - o.timestamp as f64 / *timescale as f64;
                     let mut r = lock(&received);
                     let s = r.stats.entry(id.clone()).or_default();
                     if first && *kind == TrackKind::Video && !o.keyframe {
@@ -91,6 +115,9 @@ async fn read_group(mut recv: quinn::RecvStream, received: SharedReceived) {
                     s.bytes += o.payload.len() as u64;
                     s.first_at.get_or_insert(now);
                     s.last_at = Some(now);
+                    let min = s.offset_s.map_or(offset, |m| m.min(offset));
+                    s.offset_s = Some(min);
+                    s.lag_ms = (offset - min) * 1e3;
                 }
                 Ok(None) => break,
                 Err(_) => return,
