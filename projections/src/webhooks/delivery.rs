@@ -269,6 +269,7 @@ async fn consume(
     }
     progress.send_modify(|p| p.checkpoint = start);
     let mut sub = Subscription::new(log.clone(), start, Filter::Category(Room::CATEGORY.into()));
+    let mut head = log.head();
     let mut contexts = Contexts::default();
     let mut pending: BTreeSet<u64> = BTreeSet::new();
     let mut lanes: HashMap<String, (mpsc::UnboundedSender<Job>, usize)> = HashMap::new();
@@ -322,10 +323,21 @@ async fn consume(
             msg = sub.next(), if room_for_more => match msg? {
                 SubscriptionMessage::CaughtUp => progress.send_modify(|p| p.caught_up = true),
                 SubscriptionMessage::Event(recorded) => {
+                    let payloads = contexts.payloads(log.as_ref(), &recorded).await?;
+                    // Room overrides start and end at the log head read when
+                    // they are set or removed. Route an event only once the
+                    // head covers it: a store may publish an event to readers
+                    // just before it moves the head, and an override removed
+                    // in that gap would otherwise end below an event the
+                    // workspace endpoints already skipped (lost to both).
+                    let position = recorded.position;
+                    if head.borrow().is_none_or(|h| h < position) {
+                        let _ = head.wait_for(|h| h.is_some_and(|h| h >= position)).await;
+                    }
                     let Some(endpoint) = rt.store.by_id(&rt.id) else {
                         return Ok(()); // deleted: the service aborts us anyway
                     };
-                    let payloads = select(&rt.store, &endpoint, contexts.payloads(log.as_ref(), &recorded).await?);
+                    let payloads = select(&rt.store, &endpoint, payloads);
                     if payloads.is_empty() {
                         continue;
                     }
