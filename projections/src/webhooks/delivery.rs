@@ -323,7 +323,6 @@ async fn consume(
             msg = sub.next(), if room_for_more => match msg? {
                 SubscriptionMessage::CaughtUp => progress.send_modify(|p| p.caught_up = true),
                 SubscriptionMessage::Event(recorded) => {
-                    let payloads = contexts.payloads(log.as_ref(), &recorded).await?;
                     // Room overrides start and end at the log head read when
                     // they are set or removed. Route an event only once the
                     // head covers it: a store may publish an event to readers
@@ -337,6 +336,15 @@ async fn consume(
                     let Some(endpoint) = rt.store.by_id(&rt.id) else {
                         return Ok(()); // deleted: the service aborts us anyway
                     };
+                    // A room override maps only its own room's events in its
+                    // range: the rest are not its to send, and skipping them
+                    // keeps an override from folding every room of the log.
+                    if let Some(scope) = &endpoint.room
+                        && !scope.covers(recorded.stream.as_str(), position.0)
+                    {
+                        continue;
+                    }
+                    let payloads = contexts.payloads(log.as_ref(), &recorded).await?;
                     let payloads = select(&rt.store, &endpoint, payloads);
                     if payloads.is_empty() {
                         continue;
