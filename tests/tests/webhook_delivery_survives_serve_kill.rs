@@ -75,6 +75,7 @@ async fn connection(socket: tokio::net::TcpStream, state: Arc<Receiver>) {
         let mut length = 0usize;
         let mut line = String::new();
         let mut path = None;
+        let mut x_room = None;
         loop {
             line.clear();
             if read.read_line(&mut line).await.unwrap_or(0) == 0 {
@@ -87,10 +88,12 @@ async fn connection(socket: tokio::net::TcpStream, state: Arc<Receiver>) {
             if path.is_none() {
                 path = l.split_whitespace().nth(1).map(str::to_owned);
             }
-            if let Some((k, v)) = l.split_once(':')
-                && k.eq_ignore_ascii_case("content-length")
-            {
-                length = v.trim().parse().unwrap_or(0);
+            if let Some((k, v)) = l.split_once(':') {
+                if k.eq_ignore_ascii_case("content-length") {
+                    length = v.trim().parse().unwrap_or(0);
+                } else if k.eq_ignore_ascii_case("x-room") {
+                    x_room = Some(v.trim().to_owned());
+                }
             }
         }
         let mut body = vec![0u8; length];
@@ -101,6 +104,7 @@ async fn connection(socket: tokio::net::TcpStream, state: Arc<Receiver>) {
             return;
         };
         value["path"] = json!(path);
+        value["x_room"] = json!(x_room);
         {
             let mut answered = state.answered.lock().unwrap();
             if state.holding.load(Ordering::SeqCst) && answered.len() >= ANSWER_BEFORE_KILL {
@@ -269,6 +273,13 @@ async fn every_webhook_arrives_in_room_order_after_kill_9() {
             "/hook"
         };
         assert_eq!(v["path"], want, "{}", v["data"]["room_id"]);
+        // The override's custom header came with it, and only with it.
+        let header = if overridden {
+            json!("zero")
+        } else {
+            Value::Null
+        };
+        assert_eq!(v["x_room"], header);
     }
     // Per room, first deliveries come in room order.
     let mut seen = BTreeSet::new();
