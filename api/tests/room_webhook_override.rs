@@ -346,6 +346,22 @@ async fn bad_overrides_are_400_and_change_nothing() {
     assert!(list["data"].as_array().unwrap().is_empty());
     assert_eq!(strict.endpoints().all().len(), 1);
 
+    // Create with the name of an existing room returns that room and applies
+    // the override given (a change: no new secret).
+    let again = call(
+        &app,
+        Some(&strict),
+        Method::POST,
+        "/v2/rooms",
+        Some(json!({"name": "kept", "webhook": {"url": "https://hooks.example.com/c"}})),
+    )
+    .await
+    .ok();
+    assert_eq!(again["id"], id.as_str());
+    assert_eq!(again["webhook"]["url"], "https://hooks.example.com/c");
+    assert!(again["webhook"].get("secret").is_none());
+    assert_eq!(strict.endpoints().all().len(), 1);
+
     // Without the webhook service, asking for an override is a 503; other
     // room calls work.
     call(
