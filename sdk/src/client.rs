@@ -156,6 +156,8 @@ pub(crate) struct Shared {
     data_channels: Mutex<Vec<Arc<dyn DataChannel>>>,
     /// Whether the publish connection is connected (senders wait for it).
     pub(crate) publish_connected: watch::Sender<bool>,
+    /// The latest `on-policy-change` (the room's roles).
+    policy: Mutex<Value>,
 }
 
 impl Shared {
@@ -188,6 +190,70 @@ impl Shared {
                 task.abort();
             }
         }
+    }
+
+    /// Keeps the latest `on-policy-change`.
+    pub(crate) fn set_policy(&self, policy: Value) {
+        if let Ok(mut p) = self.policy.lock() {
+            *p = policy;
+        }
+    }
+
+    /// What `role` may publish (`publishParams.allowed`), from the latest
+    /// policy; `None` when the policy does not describe the role.
+    pub(crate) fn allowed_to_publish(&self, role: &str) -> Option<Vec<String>> {
+        let policy = self.policy.lock().ok()?;
+        let allowed = policy
+            .get("known_roles")?
+            .get(role)?
+            .pointer("/publishParams/allowed")?
+            .as_array()?;
+        Some(
+            allowed
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect(),
+        )
+    }
+
+    /// This peer's role changed to one that may publish only `allowed`: as
+    /// the 100ms SDK does, stop and remove every own track it may not
+    /// publish (the server has unpublished them already) and renegotiate.
+    pub(crate) async fn drop_disallowed(&self, allowed: &[String]) -> Result<(), SdkError> {
+        let mut published = self.published.lock().await;
+        let before = published.len();
+        let mut kept = Vec::with_capacity(before);
+        for t in published.drain(..) {
+            if allowed.iter().any(|a| a == t.state.publish_kind()) {
+                kept.push(t);
+            } else {
+                let _ = self.publish.pc.remove_track(&t.sender).await;
+            }
+        }
+        *published = kept;
+        if published.len() == before {
+            return Ok(());
+        }
+        self.renegotiate(&published).await
+    }
+
+    /// Sends `offer` with `tracks` on the publish connection and applies the
+    /// answer.
+    async fn renegotiate(&self, tracks: &[LocalTrack]) -> Result<(), SdkError> {
+        let offer = local_offer(&self.publish).await?;
+        let reply = self
+            .signal
+            .call(
+                "offer",
+                messages::offer_params(&offer, tracks.iter().map(|t| &t.state)),
+            )
+            .await?;
+        let answer = messages::description(&reply, "answer")
+            .ok_or_else(|| SdkError::Protocol(format!("the offer reply has no answer: {reply}")))?;
+        self.publish
+            .set_remote(connection::remote_description(&answer)?)
+            .await
     }
 
     /// Stops every sender and closes both connections.
@@ -334,6 +400,7 @@ impl Client {
             leave_reason: Mutex::new(None),
             data_channels: Mutex::new(vec![api_channel]),
             publish_connected: watch::Sender::new(false),
+            policy: Mutex::new(policy.clone()),
         });
         for (method, params) in early {
             shared.events.emit(Event::Notification { method, params });
@@ -720,21 +787,7 @@ impl Client {
     /// One offer/answer round on the publish connection, announcing
     /// `tracks`. The caller holds the `published` lock.
     async fn renegotiate(&self, tracks: &[LocalTrack]) -> Result<(), SdkError> {
-        let shared = self.shared();
-        let offer = local_offer(&shared.publish).await?;
-        let reply = shared
-            .signal
-            .call(
-                "offer",
-                messages::offer_params(&offer, tracks.iter().map(|t| &t.state)),
-            )
-            .await?;
-        let answer = messages::description(&reply, "answer")
-            .ok_or_else(|| SdkError::Protocol(format!("the offer reply has no answer: {reply}")))?;
-        shared
-            .publish
-            .set_remote(connection::remote_description(&answer)?)
-            .await
+        self.shared().renegotiate(tracks).await
     }
 }
 

@@ -38,6 +38,18 @@ pub struct TrackState {
     pub description: String,
 }
 
+impl TrackState {
+    /// The `publishParams.allowed` entry this track needs: `screen` for
+    /// anything from the screen, else `audio` or `video`.
+    pub fn publish_kind(&self) -> &'static str {
+        match (self.kind, self.source) {
+            (_, TrackSource::Screen) => "screen",
+            (TrackKind::Audio, _) => "audio",
+            (TrackKind::Video, _) => "video",
+        }
+    }
+}
+
 /// What `GET /init` answers (the fields the SDK uses; the whole reply is kept
 /// in [`InitReply::raw`]).
 #[derive(Clone, Debug, PartialEq)]

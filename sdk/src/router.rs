@@ -138,6 +138,22 @@ async fn on_notification(shared: &Arc<Shared>, method: String, params: Value) {
                 shared.mute_own_track(track_id).await;
             }
         }
+        "on-policy-change" => shared.set_policy(params.clone()),
+        "on-role-change"
+            if params.get("peer_id").and_then(Value::as_str) == Some(shared.peer_id.as_str()) =>
+        {
+            let role = params.get("role").and_then(Value::as_str).unwrap_or("");
+            if let Some(allowed) = shared.allowed_to_publish(role) {
+                // Renegotiating waits for the server's answer, which this
+                // loop must not block: its own task does it.
+                let s = shared.clone();
+                shared.add_task(tokio::spawn(async move {
+                    if let Err(e) = s.drop_disallowed(&allowed).await {
+                        tracing::warn!(error = %e, "could not drop tracks the new role may not publish");
+                    }
+                }));
+            }
+        }
         "on-track-update"
             if params.pointer("/peer/peer_id").and_then(Value::as_str)
                 == Some(shared.peer_id.as_str()) =>

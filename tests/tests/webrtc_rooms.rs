@@ -295,6 +295,18 @@ async fn role_changes_by_request_and_by_force_replan_media() {
     let stopped = host.packets(&guest_mic);
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert_eq!(host.packets(&guest_mic), stopped);
+    // As 100ms's SDK does on losing publish rights, the client dropped its
+    // track (and stopped its sender) by itself.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !guest.client.published_tracks().await.is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the demoted client still publishes {:?}",
+            guest.client.published_tracks().await
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(guest.client.send_stats(&guest_mic).await.is_none());
 
     host.client
         .request_role_change(&guest.id(), "guest", true)
@@ -306,8 +318,6 @@ async fn role_changes_by_request_and_by_force_replan_media() {
             p["role"] == "guest" && p["peer_id"] == gid.as_str()
         })
         .await;
-    // As 100ms's SDK does on losing publish rights, the client drops its track.
-    guest.client.unpublish(&guest_mic).await.expect("unpublish");
     // Publish rights are back; the first track after the change starts muted
     // (100ms's rule): the owner is told, and media flows once it unmutes.
     let mic = guest.client.publish_audio().await.expect("publish again");
