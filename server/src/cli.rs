@@ -136,6 +136,10 @@ pub struct MediaArgs {
     /// default takes a free port on loopback.
     #[arg(long, env = "CAUCUS_QUIC", default_value = "127.0.0.1:0")]
     pub quic: SocketAddr,
+    /// Seconds between rotations of the QUIC development certificate (each is
+    /// valid one day longer, at most 14 days). Default: 12 days.
+    #[arg(long, env = "CAUCUS_QUIC_CERT_ROTATE", default_value_t = 12 * 24 * 3600)]
+    pub quic_cert_rotate: u64,
 }
 
 #[derive(Debug, Args)]

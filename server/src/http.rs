@@ -130,14 +130,14 @@ async fn start_media(
     };
     let webrtc = WebRtcTransport::start(WebRtcConfig::new(media.webrtc_udp, advertise))
         .with_context(|| format!("binding the WebRTC UDP socket {}", media.webrtc_udp))?;
-    let (quic, channels) = crate::quic::start(media.quic)?;
+    let (quic, channels) = crate::quic::start(media.quic, media.quic_cert_rotate)?;
     let quic_addr = quic.local_addr()?;
     let config = SignalConfig {
         grace: Duration::from_secs(media.reconnect_grace),
         public_ws_url: media.public_ws_url.clone(),
         quic: Some(QuicEndpoint {
             url: format!("quic://{quic_addr}"),
-            certificate_sha256: quic.certificate_sha256().to_owned(),
+            certificate_sha256: quic.fingerprints(),
         }),
         ..SignalConfig::default()
     };
@@ -148,12 +148,18 @@ async fn start_media(
         .map_err(|e| anyhow::anyhow!("starting signalling: {e}"))?;
     tokio::spawn(crate::quic::serve(signalling.clone(), channels));
     tracing::info!(udp = %webrtc.local_addr(), "WebRTC SFU listening");
-    tracing::info!(udp = %quic_addr, sha256 = quic.certificate_sha256(), "QUIC listening");
+    tracing::info!(udp = %quic_addr, sha256 = %quic.certificate_sha256(), "QUIC listening");
     println!(
         "QUIC media on quic://{quic_addr} (certificate SHA-256 {}).",
         quic.certificate_sha256()
     );
-    Ok((signalling, webrtc, Arc::new(quic)))
+    let quic = Arc::new(quic);
+    tokio::spawn(crate::quic::rotate(
+        quic.clone(),
+        media.quic,
+        media.quic_cert_rotate,
+    ));
+    Ok((signalling, webrtc, quic))
 }
 
 impl Http {

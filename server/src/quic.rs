@@ -48,14 +48,42 @@ impl Link for QuicLink {
     }
 }
 
-/// Binds the endpoint on `addr` with a fresh development certificate.
-pub fn start(addr: SocketAddr) -> anyhow::Result<(QuicServer, mpsc::Receiver<ControlChannel>)> {
+/// How long a certificate rotated every `rotate` seconds is valid: a day
+/// longer (open connections and clients holding the old hash keep working),
+/// at most 14 days.
+fn validity(rotate: u64) -> Duration {
+    (Duration::from_secs(rotate) + Duration::from_secs(24 * 3600)).min(MAX_VALIDITY)
+}
+
+fn cert(addr: SocketAddr, rotate: u64) -> anyhow::Result<DevCert> {
     let names = vec![addr.ip().to_string(), "localhost".to_owned()];
-    // A day short of the limit, so a long-running server's clients see it
-    // valid; rotation while running is not implemented yet.
-    let validity = MAX_VALIDITY - Duration::from_secs(24 * 3600);
-    let cert = DevCert::generate(&names, validity).context("making the QUIC certificate")?;
-    QuicServer::start(addr, &cert).with_context(|| format!("binding QUIC on udp {addr}"))
+    DevCert::generate(&names, validity(rotate)).context("making the QUIC certificate")
+}
+
+/// Binds the endpoint on `addr` with a fresh development certificate.
+pub fn start(
+    addr: SocketAddr,
+    rotate: u64,
+) -> anyhow::Result<(QuicServer, mpsc::Receiver<ControlChannel>)> {
+    anyhow::ensure!(rotate > 0, "--quic-cert-rotate must be positive");
+    QuicServer::start(addr, &cert(addr, rotate)?)
+        .with_context(|| format!("binding QUIC on udp {addr}"))
+}
+
+/// Replaces the certificate every `rotate` seconds; `/init` hands out the
+/// new hash at once.
+pub async fn rotate(server: Arc<QuicServer>, addr: SocketAddr, rotate: u64) {
+    let mut tick = tokio::time::interval(Duration::from_secs(rotate));
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        match cert(addr, rotate).and_then(|c| Ok(server.rotate(&c)?)) {
+            Ok(()) => {
+                tracing::info!(sha256 = %server.certificate_sha256(), "QUIC certificate rotated")
+            }
+            Err(e) => tracing::error!(error = %e, "rotating the QUIC certificate failed"),
+        }
+    }
 }
 
 /// Serves every control stream the endpoint accepts.

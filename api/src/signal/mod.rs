@@ -67,8 +67,9 @@ pub struct SignalConfig {
 pub struct QuicEndpoint {
     /// `quic://host:port`.
     pub url: String,
-    /// Lowercase hex SHA-256 of the server's DER certificate.
-    pub certificate_sha256: String,
+    /// Lowercase hex SHA-256 of the server's current DER certificate
+    /// (it changes when the certificate is rotated).
+    pub certificate_sha256: tokio::sync::watch::Receiver<String>,
 }
 
 impl Default for SignalConfig {
@@ -367,7 +368,8 @@ async fn init(
         },
     });
     if let Some(q) = &sig.config.quic {
-        body["quic"] = json!({ "url": q.url, "certificate_sha256": q.certificate_sha256 });
+        let hash = q.certificate_sha256.borrow().clone();
+        body["quic"] = json!({ "url": q.url, "certificate_sha256": hash });
     }
     axum::Json(body).into_response()
 }

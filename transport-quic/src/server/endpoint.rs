@@ -43,7 +43,8 @@ pub enum ServerError {
 pub struct QuicServer {
     endpoint: quinn::Endpoint,
     transport: Arc<QuicTransport>,
-    certificate_sha256: String,
+    /// The current certificate's SHA-256 (changes on rotation).
+    fingerprint: tokio::sync::watch::Sender<String>,
 }
 
 impl QuicServer {
@@ -63,7 +64,7 @@ impl QuicServer {
             Self {
                 endpoint,
                 transport,
-                certificate_sha256: cert.sha256_hex(),
+                fingerprint: tokio::sync::watch::Sender::new(cert.sha256_hex()),
             },
             channels,
         ))
@@ -77,8 +78,21 @@ impl QuicServer {
         self.transport.clone()
     }
 
-    pub fn certificate_sha256(&self) -> &str {
-        &self.certificate_sha256
+    /// The current certificate's lowercase hex SHA-256.
+    pub fn certificate_sha256(&self) -> String {
+        self.fingerprint.borrow().clone()
+    }
+
+    /// The certificate's hash now and after every rotation.
+    pub fn fingerprints(&self) -> tokio::sync::watch::Receiver<String> {
+        self.fingerprint.subscribe()
+    }
+
+    /// New connections get `cert` from now on; open ones keep theirs.
+    pub fn rotate(&self, cert: &DevCert) -> Result<(), ServerError> {
+        self.endpoint.set_server_config(Some(server_config(cert)?));
+        self.fingerprint.send_replace(cert.sha256_hex());
+        Ok(())
     }
 
     /// Closes every connection and stops accepting.
