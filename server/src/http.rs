@@ -138,6 +138,7 @@ async fn start_media(
         quic: Some(QuicEndpoint {
             url: format!("quic://{quic_addr}"),
             certificate_sha256: quic.fingerprints(),
+            datagrams: true,
         }),
         ..SignalConfig::default()
     };

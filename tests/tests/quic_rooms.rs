@@ -144,6 +144,10 @@ async fn two_quic_peers_exchange_media_and_mute_stops_it() {
     println!("join → first video object: {:?}", joined.elapsed());
     b.receives(&audio, 25).await;
     b.receives(&video, 30).await;
+    // Audio travels as datagrams (both sides take them), video on streams.
+    let heard = b.client.track_stats(&audio).expect("audio stats");
+    assert_eq!(heard.datagrams, heard.objects, "{heard:?}");
+    assert_eq!(b.client.track_stats(&video).expect("video").datagrams, 0);
     let stats = b.client.track_stats(&video).expect("video stats");
     assert_eq!(stats.groups_without_keyframe, 0, "{stats:?}");
 
@@ -388,6 +392,16 @@ async fn refused_connections_and_stream_floods_leave_the_room_healthy() {
     let blocked = tokio::time::timeout(Duration::from_secs(2), flood).await;
     assert!(blocked.is_err(), "2,000 streams opened at once");
     assert!(opened.len() <= 256, "{} streams opened", opened.len());
+
+    // A malformed datagram (a varint cut short) closes the connection.
+    let d = join(&server.0, &room, "guest", "dave").await;
+    let conn = d.client.connection().clone();
+    conn.send_datagram(vec![0x40].into())
+        .expect("send a datagram");
+    let why = tokio::time::timeout(Duration::from_secs(5), conn.closed())
+        .await
+        .expect("closed");
+    assert_eq!(close_code(&why), Some(0x10), "{why}");
 
     let n = b.objects(&video);
     b.receives(&video, n + 20).await;

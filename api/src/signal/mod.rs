@@ -70,6 +70,8 @@ pub struct QuicEndpoint {
     /// Lowercase hex SHA-256 of the server's current DER certificate
     /// (it changes when the certificate is rotated).
     pub certificate_sha256: tokio::sync::watch::Receiver<String>,
+    /// Whether the endpoint takes and sends audio datagrams (`hello` says).
+    pub datagrams: bool,
 }
 
 impl Default for SignalConfig {

@@ -73,7 +73,8 @@ pub async fn serve<L: Link>(sig: Arc<Signalling>, mut link: L) {
             return link.close(why).await;
         }
     };
-    let reply = json!({ "version": VERSION, "max_message": MAX_FRAME, "datagrams": false });
+    let datagrams = sig.config.quic.as_ref().is_some_and(|q| q.datagrams);
+    let reply = json!({ "version": VERSION, "max_message": MAX_FRAME, "datagrams": datagrams });
     if !link.send(rpc::reply(&id, reply)).await {
         return link.close(Close::Dropped).await;
     }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use caucus_transport_quic::codec::{
-    GroupDecoder, GroupHeader, GroupItem, Object, PRIORITY_AUDIO, PRIORITY_VIDEO,
+    Datagram, GroupDecoder, GroupHeader, GroupItem, Object, PRIORITY_AUDIO, PRIORITY_VIDEO,
 };
 
 use crate::messages::TrackKind;
@@ -27,6 +27,8 @@ pub struct QuicTrackStats {
     pub last_at: Option<Instant>,
     /// Group streams the sender reset (e.g. `SUPERSEDED`: fell behind).
     pub groups_reset: u64,
+    /// Objects that arrived as datagrams (audio, §5.3).
+    pub datagrams: u64,
     /// How late the latest object arrived, in ms, against the earliest
     /// arrival seen (arrival time minus presentation time, minimum taken
     /// as zero): latency that builds up shows here.
@@ -55,8 +57,47 @@ const ALIAS_WAIT: Duration = Duration::from_secs(2);
 /// Reads every group stream the server opens.
 pub(crate) async fn receive(conn: quinn::Connection, received: SharedReceived) {
     let epoch = Instant::now();
+    tokio::spawn(receive_datagrams(conn.clone(), received.clone(), epoch));
     while let Ok(recv) = conn.accept_uni().await {
         tokio::spawn(read_group(recv, received.clone(), epoch));
+    }
+}
+
+/// Audio objects the server sends as datagrams; those of an alias not (yet)
+/// announced are dropped, as a lost datagram would be.
+async fn receive_datagrams(conn: quinn::Connection, received: SharedReceived, epoch: Instant) {
+    while let Ok(bytes) = conn.read_datagram().await {
+        let Ok(d) = Datagram::decode(bytes) else {
+            continue;
+        };
+        let now = Instant::now();
+        let mut r = lock(&received);
+        let Some((id, _, timescale)) = r.aliases.get(&d.alias).cloned() else {
+            continue;
+        };
+        let s = r.stats.entry(id).or_default();
+        s.datagrams += 1;
+        s.count(d.payload.len(), d.timestamp, timescale, now, epoch);
+    }
+}
+
+impl QuicTrackStats {
+    fn count(
+        &mut self,
+        bytes: usize,
+        timestamp: u64,
+        timescale: u64,
+        now: Instant,
+        epoch: Instant,
+    ) {
+        self.objects += 1;
+        self.bytes += bytes as u64;
+        self.first_at.get_or_insert(now);
+        self.last_at = Some(now);
+        let offset = now.duration_since(epoch).as_secs_f64() - timestamp as f64 / timescale as f64;
+        let min = self.offset_s.map_or(offset, |m| m.min(offset));
+        self.offset_s = Some(min);
+        self.lag_ms = (offset - min) * 1e3;
     }
 }
 
@@ -103,21 +144,13 @@ async fn read_group(mut recv: quinn::RecvStream, received: SharedReceived, epoch
                         return;
                     };
                     let now = Instant::now();
-                    let offset = now.duration_since(epoch).as_secs_f64()
-                        - o.timestamp as f64 / *timescale as f64;
                     let mut r = lock(&received);
                     let s = r.stats.entry(id.clone()).or_default();
                     if first && *kind == TrackKind::Video && !o.keyframe {
                         s.groups_without_keyframe += 1;
                     }
                     first = false;
-                    s.objects += 1;
-                    s.bytes += o.payload.len() as u64;
-                    s.first_at.get_or_insert(now);
-                    s.last_at = Some(now);
-                    let min = s.offset_s.map_or(offset, |m| m.min(offset));
-                    s.offset_s = Some(min);
-                    s.lag_ms = (offset - min) * 1e3;
+                    s.count(o.payload.len(), o.timestamp, *timescale, now, epoch);
                 }
                 Ok(None) => break,
                 Err(_) => return,
@@ -167,11 +200,13 @@ impl FrameShape {
 }
 
 impl Sender {
+    /// `datagrams`: audio frames go as datagrams (the server offered them).
     pub(crate) fn spawn(
         conn: quinn::Connection,
         alias: u64,
         kind: TrackKind,
         shape: FrameShape,
+        datagrams: bool,
     ) -> Self {
         let s = Self {
             alias,
@@ -186,6 +221,7 @@ impl Sender {
             s.keyframe_wanted.clone(),
             s.stop.clone(),
             shape,
+            datagrams && kind == TrackKind::Audio,
         ));
         s
     }
@@ -198,6 +234,7 @@ async fn send_frames(
     keyframe_wanted: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
     shape: FrameShape,
+    datagrams: bool,
 ) {
     let video = kind == TrackKind::Video;
     let mut tick = (shape.fps > 0)
@@ -215,6 +252,21 @@ async fn send_frames(
         }
         if stop.load(Ordering::Relaxed) {
             break;
+        }
+        if datagrams {
+            let d = Datagram {
+                alias,
+                group: frame,
+                object: 0,
+                timestamp: frame * 960,
+                payload: payload.clone(),
+            };
+            let mut buf = Vec::with_capacity(shape.bytes + 16);
+            if d.encode(&mut buf).is_ok() {
+                // Too big or no room in the congestion window: dropped.
+                let _ = conn.send_datagram(buf.into());
+            }
+            continue;
         }
         let new_group = !video
             || stream.is_none()

@@ -296,7 +296,8 @@ impl QuicClient {
         let mut tracks = self.track_map();
         tracks.insert(id.clone(), track_json(&id, &stream_id, kind, false, alias));
         self.call("publish", json!({ "tracks": tracks })).await?;
-        let sender = Sender::spawn(self.conn.clone(), alias, kind, shape);
+        let datagrams = self.hello["datagrams"] == true && self.conn.max_datagram_size().is_some();
+        let sender = Sender::spawn(self.conn.clone(), alias, kind, shape, datagrams);
         self.published
             .lock()
             .unwrap_or_else(|p| p.into_inner())

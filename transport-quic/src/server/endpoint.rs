@@ -13,7 +13,8 @@ use super::transport::QuicTransport;
 use crate::ALPN;
 use crate::cert::DevCert;
 use crate::codec::{
-    CodecError, ControlDecoder, ErrorCode, GroupDecoder, GroupItem, encode_message,
+    CodecError, ControlDecoder, Datagram, ErrorCode, GroupDecoder, GroupItem, Object,
+    encode_message,
 };
 
 /// How long a client may take to open its control stream.
@@ -23,6 +24,8 @@ const IDLE: Duration = Duration::from_secs(30);
 /// Unidirectional streams a client may have open at once (§5.2).
 const MAX_UNI: u32 = 256;
 const READ_CHUNK: usize = 64 * 1024;
+/// Bytes of received datagrams buffered per connection (§5.3).
+const DATAGRAM_BUFFER: usize = 256 * 1024;
 
 /// Why the endpoint could not start.
 #[derive(Debug, thiserror::Error)]
@@ -117,7 +120,7 @@ pub fn server_config(cert: &DevCert) -> Result<quinn::ServerConfig, ServerError>
     let mut t = quinn::TransportConfig::default();
     t.max_concurrent_uni_streams(MAX_UNI.into())
         .max_concurrent_bidi_streams(1u32.into())
-        .datagram_receive_buffer_size(None)
+        .datagram_receive_buffer_size(Some(DATAGRAM_BUFFER))
         .max_idle_timeout(Some(
             quinn::IdleTimeout::try_from(IDLE).map_err(|e| ServerError::Quic(e.to_string()))?,
         ));
@@ -153,6 +156,11 @@ async fn connection(
     };
     let bound: Arc<Mutex<Option<PeerId>>> = Arc::default();
     tokio::spawn(accept_groups(
+        conn.clone(),
+        transport.clone(),
+        bound.clone(),
+    ));
+    tokio::spawn(read_datagrams(
         conn.clone(),
         transport.clone(),
         bound.clone(),
@@ -307,6 +315,31 @@ async fn accept_groups(
     }
 }
 
+/// Audio objects a publisher sends as datagrams (§5.3). A malformed one
+/// closes the connection; one for an undeclared alias is dropped.
+async fn read_datagrams(
+    conn: quinn::Connection,
+    transport: Arc<QuicTransport>,
+    bound: Arc<Mutex<Option<PeerId>>>,
+) {
+    while let Ok(bytes) = conn.read_datagram().await {
+        let d = match Datagram::decode(bytes) {
+            Ok(d) => d,
+            Err(e) => return close(&conn, e.code(), &e.to_string()),
+        };
+        let peer = bound.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let Some(peer) = peer else { continue };
+        if let Some(track) = transport.track_of(&peer, d.alias) {
+            let object = Object {
+                timestamp: d.timestamp,
+                keyframe: false,
+                payload: d.payload,
+            };
+            transport.forward(&peer, &track, d.group, d.object, object);
+        }
+    }
+}
+
 /// Reads one group stream of a publisher and fans its objects out.
 async fn ingest(
     mut recv: quinn::RecvStream,
@@ -354,11 +387,7 @@ async fn ingest(
                     let (Some(peer), Some((track, group))) = (&peer, &at) else {
                         return;
                     };
-                    let mut buf = Vec::with_capacity(o.payload.len() + 12);
-                    if o.encode(&mut buf).is_err() {
-                        return;
-                    }
-                    transport.forward(peer, track, *group, index, o.keyframe, buf.into());
+                    transport.forward(peer, track, *group, index, o);
                     index += 1;
                 }
                 Err(e) => return fail(&mut recv, e),

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use async_trait::async_trait;
-use bytes::Bytes;
+use caucus_domain::room::model::TrackKind;
 use caucus_domain::{PeerId, RoomId, TrackId};
 use caucus_media::{
     ForwardingPlan, FrameTrack, IceCandidate, PeerEvent, SessionDescription, Target, Transport,
@@ -16,6 +16,7 @@ use tokio::sync::mpsc;
 
 use super::state::{PeerMedia, Shared};
 use super::writer::{Backpressure, Writer};
+use crate::codec::{Datagram, Object};
 
 /// How many events a peer's session may leave unread.
 const EVENTS: usize = 256;
@@ -48,33 +49,67 @@ impl QuicTransport {
             .map(|t| t.track.clone())
     }
 
-    /// Fans one object out (encoded once) to the track's receivers now.
+    /// Fans one object out to the track's receivers now: audio as a
+    /// datagram to receivers whose connection takes datagrams (§5.3), the
+    /// rest on group streams (encoded once for all of them).
     pub(crate) fn forward(
         &self,
         publisher: &PeerId,
         track: &TrackId,
         group: u64,
         index: u64,
-        keyframe: bool,
-        encoded: Bytes,
+        object: Object,
     ) {
         let mut s = self.lock();
         let s = &mut *s;
-        let targets = match s.router.route(publisher, track) {
-            Some(r) => r.targets().to_vec(),
+        let (mut targets, audio) = match s.router.route(publisher, track) {
+            Some(r) => (r.targets().to_vec(), r.track.kind == TrackKind::Audio),
             None => return,
         };
+        let key = (publisher.clone(), track.clone());
+        if audio {
+            targets.retain(|sub| {
+                let (Some(conn), Some(r)) = (
+                    s.conns.get(sub),
+                    s.peers.get(sub).and_then(|p| p.receiving.get(&key)),
+                ) else {
+                    return true;
+                };
+                let d = Datagram {
+                    alias: r.alias,
+                    group,
+                    object: index,
+                    timestamp: object.timestamp,
+                    payload: object.payload.clone(),
+                };
+                let mut buf = Vec::with_capacity(object.payload.len() + 16);
+                let fits = d.encode(&mut buf).is_ok()
+                    && conn.max_datagram_size().is_some_and(|m| m >= buf.len());
+                if fits {
+                    // A datagram that does not fit the congestion window is
+                    // dropped (§6): a lost Opus frame is concealed.
+                    let _ = conn.send_datagram(buf.into());
+                }
+                !fits
+            });
+            if targets.is_empty() {
+                return;
+            }
+        }
+        let mut buf = Vec::with_capacity(object.payload.len() + 12);
+        if object.encode(&mut buf).is_err() {
+            return;
+        }
         let steps = s.fanout.on_object(
             publisher,
             track,
             group,
             index,
-            keyframe,
-            encoded,
+            object.keyframe,
+            buf.into(),
             &targets,
             Instant::now(),
         );
-        let key = (publisher.clone(), track.clone());
         for (sub, step) in steps {
             let Some(conn) = s.conns.get(&sub) else {
                 continue;
