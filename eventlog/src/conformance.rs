@@ -684,6 +684,14 @@ pub async fn checkpoints_are_per_consumer<F: StoreFactory>(factory: &F) {
         log.load_checkpoint("session-history").await.expect("load"),
         None
     );
+    assert_eq!(
+        log.checkpoints().await.expect("list"),
+        vec![
+            ("live-rooms".to_owned(), Position(9)),
+            ("webhooks.outbox".to_owned(), Position(2)),
+        ],
+        "every checkpoint is listed once, with its last position, sorted by name"
+    );
 }
 
 // ---------------------------------------------------------------- subscriptions
@@ -992,6 +1000,10 @@ pub async fn restart_keeps_data_idempotency_and_checkpoints<F: StoreFactory>(fac
     assert_eq!(
         log.load_checkpoint("proj").await.expect("load"),
         Some(Position(3))
+    );
+    assert_eq!(
+        log.checkpoints().await.expect("list"),
+        vec![("proj".to_owned(), Position(3))]
     );
 
     let again = append_ok(&log, &a, ExpectedRevision::NoStream, &batch_a).await;

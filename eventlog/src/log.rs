@@ -63,4 +63,13 @@ pub trait EventLog: Send + Sync + 'static {
 
     /// Durably stores the checkpoint of a named consumer.
     async fn save_checkpoint(&self, consumer: &str, position: Position) -> Result<(), AppendError>;
+
+    /// Every stored consumer checkpoint, sorted by name; for moving a log
+    /// between stores (`caucus log copy`). A store (or wrapper) that cannot
+    /// list them answers [`ReadError::Unavailable`], never an empty list.
+    async fn checkpoints(&self) -> Result<Vec<(String, Position)>, ReadError> {
+        Err(ReadError::Unavailable(
+            "this store cannot list its consumer checkpoints".into(),
+        ))
+    }
 }

@@ -171,6 +171,17 @@ impl EventLog for MemoryLog {
         Ok(self.lock().checkpoints.get(consumer).copied())
     }
 
+    async fn checkpoints(&self) -> Result<Vec<(String, Position)>, ReadError> {
+        let mut all: Vec<_> = self
+            .lock()
+            .checkpoints
+            .iter()
+            .map(|(name, p)| (name.clone(), *p))
+            .collect();
+        all.sort();
+        Ok(all)
+    }
+
     async fn save_checkpoint(&self, consumer: &str, position: Position) -> Result<(), AppendError> {
         self.lock()
             .checkpoints

@@ -5,8 +5,10 @@
 //! run by run, a run being consecutive events of one stream, with the exact
 //! expected revision. One append at a time, so the target assigns the same
 //! positions; every outcome is checked against the source, and a mismatch stops
-//! the copy. `recorded_at` is the target's commit time, and consumer
-//! checkpoints are not copied (positions are kept, so they stay valid).
+//! the copy. Then every consumer checkpoint is copied as it is (positions are
+//! kept, so they stay valid; a webhook consumer thus does not deliver the
+//! copied history again). `recorded_at` is the target's commit time: an append
+//! cannot carry the original one (see `docs/postgres-log.md`).
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -14,7 +16,7 @@ use std::time::Instant;
 
 use anyhow::{Context, bail, ensure};
 use caucus_eventlog::rules::{Limits, event_size};
-use caucus_eventlog::{EventLog, ExpectedRevision, NewEvent, RecordedEvent};
+use caucus_eventlog::{EventLog, ExpectedRevision, NewEvent, Position, RecordedEvent};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
@@ -29,6 +31,7 @@ pub struct CopyReport {
     pub events: u64,
     pub streams: u64,
     pub appends: u64,
+    pub checkpoints: u64,
     pub seconds: f64,
 }
 
@@ -36,8 +39,8 @@ impl std::fmt::Display for CopyReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "copied {} events of {} streams in {} appends, {:.1} s",
-            self.events, self.streams, self.appends, self.seconds
+            "copied {} events of {} streams in {} appends and {} consumer checkpoints, {:.1} s",
+            self.events, self.streams, self.appends, self.checkpoints, self.seconds
         )
     }
 }
@@ -110,12 +113,38 @@ pub async fn copy(
         }
     }
     bar.finish_and_clear();
+    let checkpoints = copy_checkpoints(from, to, cursor).await?;
     Ok(CopyReport {
         events,
         streams: streams.len() as u64,
         appends,
+        checkpoints,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// Copies every consumer checkpoint of `from` into `to`. A checkpoint past the
+/// last copied event (`last`) stops the copy: the source moved on while it ran.
+async fn copy_checkpoints(
+    from: &dyn EventLog,
+    to: &dyn EventLog,
+    last: Option<Position>,
+) -> anyhow::Result<u64> {
+    let checkpoints = from
+        .checkpoints()
+        .await
+        .context("cannot list the source's consumer checkpoints")?;
+    for (name, position) in &checkpoints {
+        ensure!(
+            Some(*position) <= last,
+            "the source's checkpoint {name} is at {position}, past the last copied event; \
+             was the source in use during the copy? Discard the target and copy again"
+        );
+        to.save_checkpoint(name, *position)
+            .await
+            .with_context(|| format!("cannot save the checkpoint {name} in the target"))?;
+    }
+    Ok(checkpoints.len() as u64)
 }
 
 /// Splits a page into runs of consecutive events of one stream that fit in one
@@ -222,8 +251,19 @@ mod tests {
                 .await
                 .unwrap();
         }
+        from.save_checkpoint("live-rooms", Position(17))
+            .await
+            .unwrap();
+        from.save_checkpoint("webhook-ep1", Position(3))
+            .await
+            .unwrap();
         let to = MemoryLog::new();
         let report = copy(from.as_ref(), to.as_ref(), false).await.unwrap();
+        assert_eq!(report.checkpoints, 2);
+        assert_eq!(
+            to.checkpoints().await.unwrap(),
+            from.checkpoints().await.unwrap()
+        );
         let (a, b) = (
             from.read_all(None, usize::MAX).await.unwrap(),
             to.read_all(None, usize::MAX).await.unwrap(),

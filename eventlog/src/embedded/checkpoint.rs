@@ -57,6 +57,37 @@ impl Checkpoints {
             .ok_or_else(|| ReadError::Corrupt(format!("checkpoint file {}", path.display())))
     }
 
+    /// Every checkpoint file's consumer and position, sorted by name.
+    /// Temporary files of an interrupted save are not checkpoints.
+    pub fn list(&self) -> Result<Vec<(String, Position)>, ReadError> {
+        let unavailable =
+            |e: std::io::Error| ReadError::Unavailable(format!("{}: {e}", self.dir.display()));
+        let entries = match fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(unavailable(e)),
+        };
+        let mut all = Vec::new();
+        for entry in entries {
+            let path = entry.map_err(unavailable)?.path();
+            if path.extension().and_then(|e| e.to_str()) != Some("ckpt") {
+                continue;
+            }
+            let name = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .and_then(unhex)
+                .ok_or_else(|| {
+                    ReadError::Corrupt(format!("checkpoint file name {}", path.display()))
+                })?;
+            if let Some(position) = self.load(&name)? {
+                all.push((name, position));
+            }
+        }
+        all.sort();
+        Ok(all)
+    }
+
     pub fn save(&self, consumer: &str, position: Position) -> Result<(), AppendError> {
         Self::check_name(consumer).map_err(AppendError::Invalid)?;
         let path = self.path(consumer);
@@ -73,6 +104,18 @@ impl Checkpoints {
         }
         result.map_err(unavailable)
     }
+}
+
+/// The consumer name a file stem encodes (see `path`).
+fn unhex(stem: &str) -> Option<String> {
+    if !stem.len().is_multiple_of(2) {
+        return None;
+    }
+    let bytes = (0..stem.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(stem.get(i..i + 2)?, 16).ok())
+        .collect::<Option<Vec<u8>>>()?;
+    String::from_utf8(bytes).ok()
 }
 
 fn encode(p: Position) -> [u8; FILE_LEN] {
@@ -101,4 +144,33 @@ fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 fn sync_dir(dir: &Path) -> std::io::Result<()> {
     File::open(dir)?.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_skips_leftover_temporary_files_and_reports_bad_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let cps = Checkpoints::new(dir.path().join("checkpoints"));
+        assert_eq!(cps.list().unwrap(), Vec::new(), "no directory yet");
+        cps.save("webhook-é", Position(4)).unwrap();
+        cps.save("live-rooms", Position(7)).unwrap();
+        // What a save interrupted before its rename leaves behind.
+        fs::write(
+            cps.path("sessions").with_extension("tmp1-0"),
+            encode(Position(1)),
+        )
+        .unwrap();
+        assert_eq!(
+            cps.list().unwrap(),
+            vec![
+                ("live-rooms".to_owned(), Position(7)),
+                ("webhook-é".to_owned(), Position(4)),
+            ]
+        );
+        fs::write(dir.path().join("checkpoints/zz.ckpt"), encode(Position(1))).unwrap();
+        assert!(matches!(cps.list(), Err(ReadError::Corrupt(_))));
+    }
 }

@@ -283,6 +283,10 @@ impl EventLog for EmbeddedLog {
         self.checkpoints.load(consumer)
     }
 
+    async fn checkpoints(&self) -> Result<Vec<(String, Position)>, ReadError> {
+        self.checkpoints.list()
+    }
+
     async fn save_checkpoint(&self, consumer: &str, position: Position) -> Result<(), AppendError> {
         let checkpoints = self.checkpoints.clone();
         let consumer = consumer.to_owned();

@@ -331,6 +331,22 @@ impl EventLog for PostgresLog {
         }
     }
 
+    async fn checkpoints(&self) -> Result<Vec<(String, Position)>, ReadError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(sql::LIST_CHECKPOINTS, &[])
+            .await
+            .map_err(read_err)?;
+        rows.iter()
+            .map(|r| {
+                let (name, p): (String, i64) = (r.get(0), r.get(1));
+                u64::try_from(p)
+                    .map(|p| (name.clone(), Position(p)))
+                    .map_err(|_| ReadError::Corrupt(format!("checkpoint {name}: {p}")))
+            })
+            .collect()
+    }
+
     async fn save_checkpoint(&self, consumer: &str, position: Position) -> Result<(), AppendError> {
         let client = self
             .pool

@@ -80,6 +80,9 @@ pub(crate) const HEAD: &str = "SELECT next_position FROM log_partitions WHERE pa
 pub(crate) const LOAD_CHECKPOINT: &str =
     "SELECT position FROM subscription_checkpoints WHERE name = $1 AND partition_id = 0";
 
+pub(crate) const LIST_CHECKPOINTS: &str = "SELECT name, position FROM subscription_checkpoints \
+WHERE partition_id = 0 ORDER BY name COLLATE \"C\"";
+
 pub(crate) const SAVE_CHECKPOINT: &str = "\
 INSERT INTO subscription_checkpoints (name, partition_id, position) VALUES ($1, 0, $2)
 ON CONFLICT (name, partition_id) DO UPDATE SET position = EXCLUDED.position";
