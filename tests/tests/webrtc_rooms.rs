@@ -265,6 +265,42 @@ async fn permissions_are_checked_on_the_server() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_accept_of_a_role_change_is_on_record() {
+    let mut server = Served::start(&[]);
+    let room = server.room_with_roles("accept", roles());
+    let host = join(&server, &room, "host", "host").await;
+    let mut guest = join(&server, &room, "guest", "guest").await;
+    // A request does not check the role's room; the accept does, and the
+    // host role (maxPeerCount 1) is full.
+    host.client
+        .request_role_change(&guest.id(), "host", false)
+        .await
+        .expect("request");
+    let req = guest.notified("on-role-change-request", |_| true).await;
+    let e = guest
+        .client
+        .accept_role_change(req["token"].as_str().unwrap(), "host")
+        .await
+        .expect_err("accept into a full role");
+    assert!(e.code().is_some_and(|c| c >= 400), "{e}");
+    // A token the room never issued is refused too, with nothing to record.
+    let e = guest
+        .client
+        .accept_role_change(&uuid(), "host")
+        .await
+        .expect_err("accept of an unknown request");
+    assert_eq!(e.code(), Some(404), "{e}");
+    drop((host, guest));
+    let events = server.room_events(&room);
+    let roles: Vec<_> = events.iter().filter(|e| e.starts_with("Role")).collect();
+    assert_eq!(
+        roles,
+        ["RoleChangeRequested", "RoleChangeFailed"],
+        "{events:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn role_changes_by_request_and_by_force_replan_media() {
     let mut server = Served::start(&[]);
     let room = server.room_with_roles("roles", roles());

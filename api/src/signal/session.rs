@@ -48,7 +48,10 @@ pub async fn execute(
         correlation_id: Some(uuid::Uuid::now_v7()),
         causation_id: None,
     };
-    let failure = failure_record(&cmd);
+    let failure = match &cmd {
+        RoomCommand::AcceptRoleChange(c) => accept_failure_record(state, room, c).await,
+        _ => failure_record(&cmd),
+    };
     match state
         .engine()
         .rooms
@@ -79,19 +82,8 @@ type FailureRecord = Box<dyn FnOnce(String) -> RoomCommand + Send>;
 /// For a join or a role change, how to record its refusal (`PeerJoinFailed`,
 /// `RoleChangeFailed`: audits and the `*.failure` webhooks).
 fn failure_record(cmd: &RoomCommand) -> Option<FailureRecord> {
-    use caucus_domain::room::command::{RecordJoinFailure, RecordRoleChangeFailure};
-    let role_change = |actor: caucus_domain::Actor, peer_id: PeerId, role, at| -> FailureRecord {
-        Box::new(move |reason| {
-            RecordRoleChangeFailure {
-                actor,
-                peer_id,
-                role,
-                reason,
-                at,
-            }
-            .into()
-        })
-    };
+    use caucus_domain::room::command::RecordJoinFailure;
+    let role_change = role_change_record;
     match cmd {
         RoomCommand::JoinPeer(c) => {
             let c = c.clone();
@@ -122,6 +114,50 @@ fn failure_record(cmd: &RoomCommand) -> Option<FailureRecord> {
         )),
         _ => None,
     }
+}
+
+/// For an accept of a role-change request, how to record its refusal: the
+/// command names only the request's token, so the role asked for (and who
+/// asked) come from the pending request in the room's current state. An
+/// accept of a request the room does not hold records nothing: there is no
+/// role to report.
+async fn accept_failure_record(
+    state: &AppState,
+    room: &RoomId,
+    c: &caucus_domain::room::command::AcceptRoleChange,
+) -> Option<FailureRecord> {
+    let (room_state, _) = state.engine().rooms.load(room.as_str()).await.ok()?;
+    let request = room_state
+        .peers
+        .get(&c.peer_id)?
+        .role_change_requests
+        .get(&c.token)?
+        .clone();
+    Some(role_change_record(
+        request.requested_by,
+        c.peer_id.clone(),
+        request.role,
+        c.at,
+    ))
+}
+
+fn role_change_record(
+    actor: caucus_domain::Actor,
+    peer_id: PeerId,
+    role: caucus_domain::RoleName,
+    at: caucus_domain::Timestamp,
+) -> FailureRecord {
+    use caucus_domain::room::command::RecordRoleChangeFailure;
+    Box::new(move |reason| {
+        RecordRoleChangeFailure {
+            actor,
+            peer_id,
+            role,
+            reason,
+            at,
+        }
+        .into()
+    })
 }
 
 /// The JSON-RPC code of a refusal (docs/signalling.md §2).
