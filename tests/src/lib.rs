@@ -68,4 +68,5 @@ pub fn wait_exit(child: &mut Child, limit: Duration) -> Option<std::process::Exi
     None
 }
 
+pub mod notifications;
 pub mod served;

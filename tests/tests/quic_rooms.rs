@@ -7,11 +7,11 @@
 use std::time::{Duration, Instant};
 
 use caucus_sdk::quic::{QuicInit, close_code, connect, connect_alpn};
-use caucus_sdk::{Event, JoinOptions, QuicClient, TrackKind};
+use caucus_sdk::{JoinOptions, QuicClient, TrackKind};
+use caucus_tests::notifications::Notifications;
 use caucus_tests::served::{Served, http};
 use caucus_transport_quic::codec::{GroupHeader, Object, encode_message, varint};
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
 
 fn roles() -> Value {
     let all = json!({
@@ -40,8 +40,7 @@ fn roles() -> Value {
 
 struct Peer {
     client: QuicClient,
-    events: mpsc::Receiver<Event>,
-    seen: Vec<Event>,
+    told: Notifications,
 }
 
 async fn join(server: &Served, room: &str, role: &str, user: &str) -> Peer {
@@ -51,36 +50,11 @@ async fn join(server: &Served, room: &str, role: &str, user: &str) -> Peer {
     let (client, events) = QuicClient::join(opts).await.expect("join over QUIC");
     Peer {
         client,
-        events,
-        seen: Vec::new(),
+        told: Notifications::new(events),
     }
 }
 
 impl Peer {
-    /// Waits (≤ 10 s) for a notification `method` whose params satisfy `f`.
-    async fn notified(&mut self, method: &str, f: impl Fn(&Value) -> bool) -> Value {
-        if let Some(v) = self.seen.iter().find_map(|e| match e {
-            Event::Notification { method: m, params } if m == method && f(params) => {
-                Some(params.clone())
-            }
-            _ => None,
-        }) {
-            return v;
-        }
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        loop {
-            let ev = tokio::time::timeout_at(deadline, self.events.recv())
-                .await
-                .unwrap_or_else(|_| panic!("no matching {method} within 10 s"))
-                .unwrap_or_else(|| panic!("events ended before {method}"));
-            let hit = matches!(&ev, Event::Notification { method: m, params } if m == method && f(params));
-            self.seen.push(ev.clone());
-            if let (true, Event::Notification { params, .. }) = (hit, ev) {
-                return params;
-            }
-        }
-    }
-
     fn objects(&self, track: &str) -> u64 {
         self.client.track_stats(track).map_or(0, |s| s.objects)
     }
@@ -131,15 +105,16 @@ async fn two_quic_peers_exchange_media_and_mute_stops_it() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let joined = Instant::now();
     let mut b = join(&server.0, &room, "guest", "bob").await;
-    let list = b.notified("peer-list", |_| true).await;
+    let list = b.told.notified("peer-list", |_| true).await;
     assert!(
         list["peers"][a.id()]["tracks"][&video].is_object(),
         "{list}"
     );
-    b.notified("media-track", |p| {
-        p["track_id"] == video.as_str() && p["codec"] == "vp8"
-    })
-    .await;
+    b.told
+        .notified("media-track", |p| {
+            p["track_id"] == video.as_str() && p["codec"] == "vp8"
+        })
+        .await;
     b.receives(&video, 1).await;
     println!("join → first video object: {:?}", joined.elapsed());
     b.receives(&audio, 25).await;
@@ -160,14 +135,16 @@ async fn two_quic_peers_exchange_media_and_mute_stops_it() {
     a.receives(&mic, 25).await;
 
     a.client.set_muted(&video, true).await.expect("mute");
-    b.notified("on-track-update", |p| p["tracks"][&video]["mute"] == true)
+    b.told
+        .notified("on-track-update", |p| p["tracks"][&video]["mute"] == true)
         .await;
     let muted_at = b.stopped(&video).await;
     let audio_now = b.objects(&audio);
     b.receives(&audio, audio_now + 10).await;
 
     a.client.set_muted(&video, false).await.expect("unmute");
-    b.notified("on-track-update", |p| p["tracks"][&video]["mute"] == false)
+    b.told
+        .notified("on-track-update", |p| p["tracks"][&video]["mute"] == false)
         .await;
     b.receives(&video, muted_at + 20).await;
     let stats = b.client.track_stats(&video).expect("video stats");
@@ -244,7 +221,7 @@ async fn permissions_and_role_changes_apply_as_on_webrtc() {
         )
         .await
         .expect("host changes the viewer's role");
-    viewer.notified("media-track-end", |_| true).await;
+    viewer.told.notified("media-track-end", |_| true).await;
     viewer.stopped(&video).await;
     // The guest still receives.
     let n = guest.objects(&video);

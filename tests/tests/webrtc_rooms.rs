@@ -4,10 +4,10 @@
 
 use std::time::{Duration, Instant};
 
-use caucus_sdk::{Client, Event, JoinOptions};
+use caucus_sdk::{Client, JoinOptions};
+use caucus_tests::notifications::Notifications;
 use caucus_tests::served::{Served, http};
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
 
 fn roles() -> Value {
     let all = json!({
@@ -33,8 +33,7 @@ fn roles() -> Value {
 
 struct Peer {
     client: Client,
-    events: mpsc::Receiver<Event>,
-    seen: Vec<Event>,
+    told: Notifications,
 }
 
 async fn join(server: &Served, room: &str, role: &str, user: &str) -> Peer {
@@ -44,74 +43,11 @@ async fn join(server: &Served, room: &str, role: &str, user: &str) -> Peer {
     let (client, events) = Client::join(opts).await.expect("join");
     Peer {
         client,
-        events,
-        seen: Vec::new(),
+        told: Notifications::new(events),
     }
 }
 
 impl Peer {
-    /// Waits (≤ 10 s) for a notification `method` whose params satisfy `f`.
-    async fn notified(&mut self, method: &str, f: impl Fn(&Value) -> bool) -> Value {
-        if let Some(v) = self.seen.iter().find_map(|e| match e {
-            Event::Notification { method: m, params } if m == method && f(params) => {
-                Some(params.clone())
-            }
-            _ => None,
-        }) {
-            return v;
-        }
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        loop {
-            let ev = tokio::time::timeout_at(deadline, self.events.recv())
-                .await
-                .unwrap_or_else(|_| {
-                    panic!(
-                        "no matching {method} within 10 s; saw {:?}; {method} params: {:?}",
-                        self.methods(),
-                        self.params_of(method)
-                    )
-                })
-                .unwrap_or_else(|| panic!("events ended before {method}"));
-            let hit = matches!(&ev, Event::Notification { method: m, params } if m == method && f(params));
-            self.seen.push(ev.clone());
-            if let (true, Event::Notification { params, .. }) = (hit, ev) {
-                return params;
-            }
-        }
-    }
-
-    async fn closed(&mut self) -> String {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        loop {
-            match tokio::time::timeout_at(deadline, self.events.recv()).await {
-                Ok(Some(Event::Closed { reason })) => return reason,
-                Ok(Some(ev)) => self.seen.push(ev),
-                Ok(None) => return "events ended".into(),
-                Err(_) => panic!("socket not closed within 10 s"),
-            }
-        }
-    }
-
-    fn methods(&self) -> Vec<String> {
-        self.seen
-            .iter()
-            .filter_map(|e| match e {
-                Event::Notification { method, .. } => Some(method.clone()),
-                _ => None,
-            })
-            .collect()
-    }
-
-    fn params_of(&self, method: &str) -> Vec<Value> {
-        self.seen
-            .iter()
-            .filter_map(|e| match e {
-                Event::Notification { method: m, params } if m == method => Some(params.clone()),
-                _ => None,
-            })
-            .collect()
-    }
-
     fn packets(&self, track: &str) -> u64 {
         self.client
             .remote_track_stats(track)
@@ -145,7 +81,7 @@ async fn a_publisher_reaches_a_subscriber_and_mute_stops_its_packets() {
     let video = a.client.publish_video().await.expect("publish video");
     let mut b = join(&server, &room, "guest", "bob").await;
 
-    let list = b.notified("peer-list", |_| true).await;
+    let list = b.told.notified("peer-list", |_| true).await;
     assert!(
         list["peers"][a.id()]["tracks"][&video].is_object(),
         "{list}"
@@ -154,7 +90,8 @@ async fn a_publisher_reaches_a_subscriber_and_mute_stops_its_packets() {
     b.receives(&video, 20).await;
 
     a.client.set_muted(&video, true).await.expect("mute");
-    b.notified("on-track-update", |p| p["tracks"][&video]["mute"] == true)
+    b.told
+        .notified("on-track-update", |p| p["tracks"][&video]["mute"] == true)
         .await;
     // Packets in flight may still land; after that the count stands still.
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -165,7 +102,8 @@ async fn a_publisher_reaches_a_subscriber_and_mute_stops_its_packets() {
     b.receives(&audio, audio_now + 10).await;
 
     a.client.set_muted(&video, false).await.expect("unmute");
-    b.notified("on-track-update", |p| p["tracks"][&video]["mute"] == false)
+    b.told
+        .notified("on-track-update", |p| p["tracks"][&video]["mute"] == false)
         .await;
     b.receives(&video, muted_at + 20).await;
 
@@ -220,6 +158,7 @@ async fn permissions_are_checked_on_the_server() {
         .await
         .expect("host mutes guest");
     guest
+        .told
         .notified("on-track-update-request", |p| {
             p["mute"] == true && p["track_id"] == mic.as_str()
         })
@@ -276,7 +215,10 @@ async fn a_refused_accept_of_a_role_change_is_on_record() {
         .request_role_change(&guest.id(), "host", false)
         .await
         .expect("request");
-    let req = guest.notified("on-role-change-request", |_| true).await;
+    let req = guest
+        .told
+        .notified("on-role-change-request", |_| true)
+        .await;
     let e = guest
         .client
         .accept_role_change(req["token"].as_str().unwrap(), "host")
@@ -314,7 +256,10 @@ async fn role_changes_by_request_and_by_force_replan_media() {
         .request_role_change(&guest.id(), "viewer", false)
         .await
         .expect("request");
-    let req = guest.notified("on-role-change-request", |_| true).await;
+    let req = guest
+        .told
+        .notified("on-role-change-request", |_| true)
+        .await;
     assert_eq!(req["role"], "viewer");
     assert_eq!(req["requested_by"], host.id());
     guest
@@ -322,10 +267,12 @@ async fn role_changes_by_request_and_by_force_replan_media() {
         .accept_role_change(req["token"].as_str().unwrap(), "viewer")
         .await
         .expect("accept");
-    host.notified("on-peer-update", |p| p["role"] == "viewer")
+    host.told
+        .notified("on-peer-update", |p| p["role"] == "viewer")
         .await;
     // A viewer publishes nothing: its track is gone and its packets stop.
-    host.notified("on-track-remove", |p| p["tracks"][&guest_mic].is_object())
+    host.told
+        .notified("on-track-remove", |p| p["tracks"][&guest_mic].is_object())
         .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let stopped = host.packets(&guest_mic);
@@ -350,6 +297,7 @@ async fn role_changes_by_request_and_by_force_replan_media() {
         .expect("force");
     let gid = guest.id();
     guest
+        .told
         .notified("on-peer-update", |p| {
             p["role"] == "guest" && p["peer_id"] == gid.as_str()
         })
@@ -358,11 +306,13 @@ async fn role_changes_by_request_and_by_force_replan_media() {
     // (100ms's rule): the owner is told, and media flows once it unmutes.
     let mic = guest.client.publish_audio().await.expect("publish again");
     guest
+        .told
         .notified("on-track-update-request", |p| {
             p["mute"] == true && p["track_id"] == mic.as_str()
         })
         .await;
-    host.notified("on-track-add", |p| p["tracks"][&mic]["mute"] == true)
+    host.told
+        .notified("on-track-add", |p| p["tracks"][&mic]["mute"] == true)
         .await;
     guest.client.set_muted(&mic, false).await.expect("unmute");
     host.receives(&mic, 10).await;
@@ -398,20 +348,21 @@ async fn removal_and_end_of_room_disconnect_peers() {
         .remove_peer(&guest.id(), "bye")
         .await
         .expect("remove");
-    let req = guest.notified("on-peer-leave-request", |_| true).await;
+    let req = guest.told.notified("on-peer-leave-request", |_| true).await;
     assert_eq!(
         (req["reason"].as_str(), req["room_end"].as_bool()),
         (Some("bye"), Some(false))
     );
-    guest.closed().await;
-    host.notified("on-peer-leave", |p| p["peer_id"] == guest.id())
+    guest.told.closed().await;
+    host.told
+        .notified("on-peer-leave", |p| p["peer_id"] == guest.id())
         .await;
 
     host.client.end_room(true, "done").await.expect("end room");
-    let req = other.notified("on-peer-leave-request", |_| true).await;
+    let req = other.told.notified("on-peer-leave-request", |_| true).await;
     assert_eq!(req["room_end"], true);
-    other.closed().await;
-    host.closed().await;
+    other.told.closed().await;
+    host.told.closed().await;
 
     // The room is locked: a new join is refused before the socket opens.
     let token = server.app_token(&room, "guest", "late");
@@ -440,7 +391,8 @@ async fn a_vanished_peer_leaves_after_the_grace_period() {
     let gid = guest.id();
     drop(guest);
     let left = Instant::now();
-    host.notified("on-peer-leave", |p| p["peer_id"] == gid.as_str())
+    host.told
+        .notified("on-peer-leave", |p| p["peer_id"] == gid.as_str())
         .await;
     assert!(
         left.elapsed() >= Duration::from_millis(1500),
@@ -579,10 +531,11 @@ async fn bad_input_gets_errors_and_changes_nothing() {
         ))
         .expect("send");
     let mut other = other;
-    other.closed().await;
+    other.told.closed().await;
     // It was a dropped socket, not a leave: the peer goes after the grace period.
     let oid = other.id();
-    peer.notified("on-peer-leave", |p| p["peer_id"] == oid.as_str())
+    peer.told
+        .notified("on-peer-leave", |p| p["peer_id"] == oid.as_str())
         .await;
     assert!(c.call("ping", json!({ "timestamp": 1 })).await.is_ok());
     c.broadcast_chat("hello").await;
