@@ -300,4 +300,8 @@ impl EventLog for MeteredLog<dyn EventLog> {
     async fn save_checkpoint(&self, consumer: &str, position: Position) -> Result<(), AppendError> {
         self.log.save_checkpoint(consumer, position).await
     }
+
+    async fn checkpoints(&self) -> Result<Vec<(String, Position)>, ReadError> {
+        self.log.checkpoints().await
+    }
 }
