@@ -10,17 +10,13 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::body::{Body, Bytes};
-use axum::http::{HeaderMap, Method, Request, header};
-use caucus_api::routes::webhooks::layer;
+use axum::body::Bytes;
+use axum::http::{HeaderMap, Method};
 use caucus_projections::webhooks::signer::verify;
-use caucus_projections::webhooks::{
-    ClientConfig, DeliveryConfig, SigningSecret, UrlPolicy, Webhooks,
-};
+use caucus_projections::webhooks::{SigningSecret, Webhooks};
+use common::hooked::{call_hooked, hooks};
 use common::*;
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
 async fn call(
     app: &TestApp,
@@ -29,43 +25,7 @@ async fn call(
     path: &str,
     body: Option<Value>,
 ) -> Resp {
-    let mut router = caucus_api::app(app.state.clone());
-    if let Some(h) = hooks {
-        router = router.layer(layer(h.clone()));
-    }
-    let b = Request::builder()
-        .method(method)
-        .uri(path)
-        .header(header::AUTHORIZATION, format!("Bearer {}", mgmt(&app.a)));
-    let req = match body {
-        Some(v) => b
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(v.to_string())),
-        None => b.body(Body::empty()),
-    }
-    .unwrap();
-    let res = router.oneshot(req).await.unwrap();
-    let status = res.status();
-    let headers = res.headers().clone();
-    let bytes = res.into_body().collect().await.unwrap().to_bytes();
-    Resp {
-        status,
-        headers,
-        text: String::from_utf8_lossy(&bytes).into_owned(),
-    }
-}
-
-async fn hooks(app: &TestApp, allow_private: bool) -> Webhooks {
-    let config = DeliveryConfig {
-        client: ClientConfig {
-            policy: UrlPolicy { allow_private },
-            ..ClientConfig::default()
-        },
-        ..DeliveryConfig::default()
-    };
-    Webhooks::start(app.log.clone(), None, config)
-        .await
-        .unwrap()
+    call_hooked(app, hooks, method, path, &app.a, body).await
 }
 
 /// What the receiver got: (path, headers, body).

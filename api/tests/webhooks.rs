@@ -6,61 +6,11 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::body::{Body, Bytes};
-use axum::http::{Method, Request, header};
-use caucus_api::routes::webhooks::layer;
-use caucus_projections::webhooks::{ClientConfig, DeliveryConfig, UrlPolicy, Webhooks};
+use axum::body::Bytes;
+use axum::http::Method;
+use common::hooked::{call_hooked as call, hooks};
 use common::*;
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use tower::ServiceExt;
-
-async fn call(
-    app: &TestApp,
-    hooks: Option<&Webhooks>,
-    method: Method,
-    path: &str,
-    ws: &caucus_api::Workspace,
-    body: Option<Value>,
-) -> Resp {
-    let mut router = caucus_api::app(app.state.clone());
-    if let Some(h) = hooks {
-        router = router.layer(layer(h.clone()));
-    }
-    let b = Request::builder()
-        .method(method)
-        .uri(path)
-        .header(header::AUTHORIZATION, format!("Bearer {}", mgmt(ws)));
-    let req = match body {
-        Some(v) => b
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(v.to_string())),
-        None => b.body(Body::empty()),
-    }
-    .unwrap();
-    let res = router.oneshot(req).await.unwrap();
-    let status = res.status();
-    let headers = res.headers().clone();
-    let bytes = res.into_body().collect().await.unwrap().to_bytes();
-    Resp {
-        status,
-        headers,
-        text: String::from_utf8_lossy(&bytes).into_owned(),
-    }
-}
-
-async fn hooks(app: &TestApp, allow_private: bool) -> Webhooks {
-    let config = DeliveryConfig {
-        client: ClientConfig {
-            policy: UrlPolicy { allow_private },
-            ..ClientConfig::default()
-        },
-        ..DeliveryConfig::default()
-    };
-    Webhooks::start(app.log.clone(), None, config)
-        .await
-        .unwrap()
-}
 
 #[tokio::test]
 async fn endpoints_are_managed_per_workspace_and_secrets_shown_once() {

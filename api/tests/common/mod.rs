@@ -2,6 +2,8 @@
 //! workspaces, tokens, and request helpers.
 #![allow(dead_code)]
 
+pub mod hooked;
+
 use std::sync::Arc;
 
 use axum::Router;
