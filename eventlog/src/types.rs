@@ -1,6 +1,7 @@
 //! Values that cross the [`EventLog`](crate::EventLog) boundary.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -9,8 +10,12 @@ use uuid::Uuid;
 ///
 /// The category (the part before the first `-`) is what category subscriptions
 /// filter on. Names are 1..=255 bytes of ASCII letters, digits, `-`, `_`, `.`, `:`.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct StreamName(String);
+///
+/// The text is shared (`Arc<str>`): every event of a stored batch carries the
+/// same name, and a page of reads hands out one per event, so a clone counts a
+/// reference instead of copying the text.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct StreamName(Arc<str>);
 
 impl StreamName {
     /// Longest accepted stream name, in bytes.
@@ -23,7 +28,7 @@ impl StreamName {
         if name.is_empty() || name.len() > Self::MAX_LEN || !name.chars().all(ok_char) {
             return Err(InvalidStreamName(name));
         }
-        Ok(Self(name))
+        Ok(Self(name.into()))
     }
 
     /// The stream for one entity of a category: `<category>-<id>`.
@@ -33,11 +38,31 @@ impl StreamName {
 
     /// The category: everything before the first `-` (the whole name if none).
     pub fn category(&self) -> &str {
-        self.0.split('-').next().unwrap_or(&self.0)
+        match self.0.find('-') {
+            Some(end) => &self.0[..end],
+            None => &self.0,
+        }
     }
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+// By hand because serde implements `Arc<str>` only with its `rc` feature; the
+// format is the one the derive gave `StreamName(String)`: a newtype struct.
+impl Serialize for StreamName {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_newtype_struct("StreamName", self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for StreamName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(rename = "StreamName")]
+        struct Raw(String);
+        Raw::deserialize(d).map(|Raw(name)| Self(name.into()))
     }
 }
 
