@@ -117,6 +117,31 @@ pub fn check(buf: &[u8]) -> Result<usize, FrameError> {
 /// Checks and decodes the frame at the start of `buf`: its events and its
 /// total length.
 pub fn decode(buf: &[u8]) -> Result<(Vec<RecordedEvent>, usize), FrameError> {
+    let mut events = Vec::new();
+    let info = decode_into(buf, 0, usize::MAX, &mut events)?;
+    Ok((events, info.len))
+}
+
+/// What [`decode_into`] found in a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameInfo {
+    /// Header + body, in bytes.
+    pub len: usize,
+    pub first_position: u64,
+    /// Events in the frame (kept or not).
+    pub count: u32,
+}
+
+/// Checks and decodes the frame at the start of `buf`, appending to `out` its
+/// events from position `from` on while `out` holds fewer than `max`. Every
+/// event is checked; only the kept ones are copied out of `buf`, straight into
+/// `out`. On an error `out` may hold part of the frame: discard it.
+pub fn decode_into(
+    buf: &[u8],
+    from: u64,
+    max: usize,
+    out: &mut Vec<RecordedEvent>,
+) -> Result<FrameInfo, FrameError> {
     let len = check(buf)?;
     let mut r = Reader {
         buf: &buf[FRAME_HEADER_LEN..len],
@@ -133,10 +158,10 @@ pub fn decode(buf: &[u8]) -> Result<(Vec<RecordedEvent>, usize), FrameError> {
     if count as usize > r.buf.len() / 26 + 1 {
         return Err(FrameError::Malformed("event count"));
     }
-    let mut events = Vec::with_capacity(count as usize);
+    out.reserve((count as usize).min(max.saturating_sub(out.len())));
     for i in 0..u64::from(count) {
         let event_id = Uuid::from_bytes(r.array()?);
-        let event_type = r.str16()?;
+        let event_type = r.str16_ref()?;
         let schema_version = r.u16()?;
         let codec = Codec::from_u8(r.u8()?).ok_or(FrameError::Malformed("codec"))?;
         let flags = r.u8()?;
@@ -144,7 +169,7 @@ pub fn decode(buf: &[u8]) -> Result<(Vec<RecordedEvent>, usize), FrameError> {
             return Err(FrameError::Malformed("metadata flags"));
         }
         let actor = if flags & 1 != 0 {
-            Some(r.str16()?)
+            Some(r.str16_ref()?)
         } else {
             None
         };
@@ -159,24 +184,27 @@ pub fn decode(buf: &[u8]) -> Result<(Vec<RecordedEvent>, usize), FrameError> {
             None
         };
         let payload_len = r.u32()? as usize;
-        let payload = r.take(payload_len)?.to_vec();
-        events.push(RecordedEvent {
+        let payload = r.take(payload_len)?;
+        let revision = first_revision
+            .checked_add(i)
+            .ok_or(FrameError::Malformed("revision overflow"))?;
+        let position = first_position
+            .checked_add(i)
+            .ok_or(FrameError::Malformed("position overflow"))?;
+        if position < from || out.len() >= max {
+            continue;
+        }
+        out.push(RecordedEvent {
             event_id,
             stream: stream.clone(),
-            revision: first_revision
-                .checked_add(i)
-                .ok_or(FrameError::Malformed("revision overflow"))?,
-            position: Position(
-                first_position
-                    .checked_add(i)
-                    .ok_or(FrameError::Malformed("position overflow"))?,
-            ),
-            event_type,
+            revision,
+            position: Position(position),
+            event_type: event_type.to_owned(),
             schema_version,
             codec,
-            payload,
+            payload: payload.to_vec(),
             metadata: Metadata {
-                actor,
+                actor: actor.map(str::to_owned),
                 correlation_id,
                 causation_id,
             },
@@ -186,7 +214,11 @@ pub fn decode(buf: &[u8]) -> Result<(Vec<RecordedEvent>, usize), FrameError> {
     if !r.buf.is_empty() {
         return Err(FrameError::Malformed("trailing bytes"));
     }
-    Ok((events, len))
+    Ok(FrameInfo {
+        len,
+        first_position,
+        count,
+    })
 }
 
 struct Reader<'a> {
@@ -226,9 +258,13 @@ impl<'a> Reader<'a> {
     }
 
     fn str16(&mut self) -> Result<String, FrameError> {
+        self.str16_ref().map(str::to_owned)
+    }
+
+    fn str16_ref(&mut self) -> Result<&'a str, FrameError> {
         let n = self.u16()? as usize;
         let bytes = self.take(n)?;
-        String::from_utf8(bytes.to_vec()).map_err(|_| FrameError::Malformed("invalid UTF-8"))
+        std::str::from_utf8(bytes).map_err(|_| FrameError::Malformed("invalid UTF-8"))
     }
 }
 
@@ -265,6 +301,27 @@ mod tests {
         let (back, len) = decode(&buf).unwrap();
         assert_eq!(len, buf.len());
         assert_eq!(back, events);
+    }
+
+    #[test]
+    fn decode_into_keeps_events_from_a_position_up_to_a_total() {
+        let events = sample(5);
+        let mut buf = Vec::new();
+        encode(&mut buf, &events);
+        let mut out = vec![events[0].clone()];
+        let info = decode_into(&buf, 12, 3, &mut out).unwrap();
+        assert_eq!(
+            info,
+            FrameInfo {
+                len: buf.len(),
+                first_position: 10,
+                count: 5
+            }
+        );
+        assert_eq!(
+            out,
+            vec![events[0].clone(), events[2].clone(), events[3].clone()]
+        );
     }
 
     #[test]

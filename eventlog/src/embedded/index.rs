@@ -143,16 +143,19 @@ impl Index {
 
     /// Clones up to `max` cached events from `from`.
     pub fn cached_range(&self, from: u64, max: usize) -> Vec<RecordedEvent> {
+        self.cached_iter(from, max).cloned().collect()
+    }
+
+    /// Up to `max` cached events from `from` (none when `from` is not cached).
+    pub fn cached_iter(&self, from: u64, max: usize) -> impl Iterator<Item = &RecordedEvent> {
         let start = self.cache_start();
-        if from < start {
-            return Vec::new();
-        }
-        let skip = usize::try_from(from - start).unwrap_or(usize::MAX);
-        if skip >= self.cache.len() {
-            return Vec::new();
-        }
+        let skip = from
+            .checked_sub(start)
+            .and_then(|s| usize::try_from(s).ok())
+            .unwrap_or(usize::MAX)
+            .min(self.cache.len());
         let end = skip.saturating_add(max).min(self.cache.len());
-        self.cache.range(skip..end).cloned().collect()
+        self.cache.range(skip..end)
     }
 
     /// The frame holding `position`, with its index in the frame list.

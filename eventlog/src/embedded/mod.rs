@@ -115,6 +115,7 @@ impl EmbeddedLog {
             index: RwLock::new(recovered.index),
             segments: RwLock::new(segments),
             head: watch::channel(head).0,
+            read_buf: Mutex::new(Vec::new()),
         });
         let (tx, rx) = mpsc::channel();
         let writer = Writer::new(

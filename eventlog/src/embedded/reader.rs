@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
-use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 
 use tokio::sync::watch;
 
@@ -17,6 +17,8 @@ use super::index::{FrameLoc, Index};
 
 /// Most bytes one positional read fetches.
 const MAX_SPAN: u64 = 4 << 20;
+/// Most events a page reserves room for up front.
+const PAGE_RESERVE: u64 = 1 << 16;
 
 /// What the writer and the readers share.
 #[derive(Debug)]
@@ -26,6 +28,10 @@ pub struct Shared {
     pub segments: RwLock<Vec<Arc<File>>>,
     /// The last durable position.
     pub head: watch::Sender<Option<Position>>,
+    /// A buffer for positional reads, kept between them: a catch-up reader
+    /// reads megabytes per page, and allocating (and zeroing) them afresh each
+    /// time showed in replay profiles.
+    pub read_buf: Mutex<Vec<u8>>,
 }
 
 impl Shared {
@@ -45,7 +51,13 @@ impl Shared {
 
     /// Up to `max` events from position `from`, in order.
     pub fn read_from(&self, from: u64, max: usize) -> Result<Vec<RecordedEvent>, ReadError> {
-        let mut out: Vec<RecordedEvent> = Vec::new();
+        // Sized once for the whole page (growing it would move every event
+        // again), but never beyond what a page of a long log can hold.
+        let expected = {
+            let idx = self.index();
+            idx.next_position().saturating_sub(from).min(PAGE_RESERVE)
+        };
+        let mut out: Vec<RecordedEvent> = Vec::with_capacity((expected as usize).min(max));
         let mut pos = from;
         while out.len() < max {
             let frames = {
@@ -54,7 +66,7 @@ impl Shared {
                     break;
                 }
                 if pos >= idx.cache_start() {
-                    out.extend(idx.cached_range(pos, max - out.len()));
+                    out.extend(idx.cached_iter(pos, max - out.len()).cloned());
                     break;
                 }
                 let Some((i, _)) = idx.frame_of(pos) else {
@@ -73,19 +85,15 @@ impl Shared {
                 }
                 frames
             };
-            let before = pos;
-            for events in self.read_frames(&frames)? {
-                for e in events {
-                    if e.position.0 >= pos && out.len() < max {
-                        pos = e.position.0 + 1;
-                        out.push(e);
-                    }
+            let before = out.len();
+            self.read_frames_into(&frames, pos, max, &mut out)?;
+            match out.last() {
+                Some(last) if out.len() > before => pos = last.position.0 + 1,
+                _ => {
+                    return Err(ReadError::Corrupt(format!(
+                        "no stored frame holds position {pos}"
+                    )));
                 }
-            }
-            if pos == before {
-                return Err(ReadError::Corrupt(format!(
-                    "no stored frame holds position {pos}"
-                )));
             }
         }
         Ok(out)
@@ -112,8 +120,9 @@ impl Shared {
                 .frame_of(p)
                 .ok_or_else(|| ReadError::Corrupt(format!("no frame holds position {p}")))?;
             if let std::collections::hash_map::Entry::Vacant(v) = decoded.entry(frame_no) {
-                let mut events = self.read_frames(&[loc])?;
-                v.insert(events.pop().unwrap_or_default());
+                let mut events = Vec::new();
+                self.read_frames_into(&[loc], 0, usize::MAX, &mut events)?;
+                v.insert(events);
             }
             let events = &decoded[&frame_no];
             let e = events
@@ -125,9 +134,16 @@ impl Shared {
         Ok(out.into_iter().flatten().collect())
     }
 
-    /// Reads and decodes `frames`, coalescing neighbours into one read.
-    fn read_frames(&self, frames: &[FrameLoc]) -> Result<Vec<Vec<RecordedEvent>>, ReadError> {
-        let mut out = Vec::with_capacity(frames.len());
+    /// Reads and decodes `frames`, coalescing neighbours into one read, and
+    /// appends their events from position `from` on to `out` while it holds
+    /// fewer than `max` (see [`frame::decode_into`]).
+    fn read_frames_into(
+        &self,
+        frames: &[FrameLoc],
+        from: u64,
+        max: usize,
+        out: &mut Vec<RecordedEvent>,
+    ) -> Result<(), ReadError> {
         let mut i = 0;
         while i < frames.len() {
             let first = frames[i];
@@ -141,28 +157,67 @@ impl Shared {
                 end += 1;
             }
             let file = self.segment(first.segment)?;
-            let mut buf = vec![0u8; (span_end - first.offset) as usize];
-            file.read_exact_at(&mut buf, first.offset)
-                .map_err(|e| ReadError::Unavailable(format!("segment {}: {e}", first.segment)))?;
-            let mut at = 0usize;
-            for loc in &frames[i..end] {
-                let where_ = || format!("segment {} byte {}", loc.segment, loc.offset);
-                let (events, len) = frame::decode(&buf[at..])
-                    .map_err(|e| ReadError::Corrupt(format!("{e} at {}", where_())))?;
-                if len != loc.len as usize
-                    || events.first().map(|e| e.position.0) != Some(loc.first_position)
-                    || events.len() != loc.count as usize
-                {
-                    return Err(ReadError::Corrupt(format!(
-                        "frame at {} does not match the index",
-                        where_()
-                    )));
-                }
-                at += len;
-                out.push(events);
-            }
+            let len = (span_end - first.offset) as usize;
+            let mut buf = self.take_buf(len);
+            let span = &mut buf[..len];
+            let decoded = file
+                .read_exact_at(span, first.offset)
+                .map_err(|e| ReadError::Unavailable(format!("segment {}: {e}", first.segment)))
+                .and_then(|()| decode_span(span, &frames[i..end], from, max, out));
+            self.give_back(buf);
+            decoded?;
             i = end;
         }
-        Ok(out)
+        Ok(())
     }
+
+    /// The kept read buffer (or a new one), at least `len` bytes long. Its
+    /// contents are stale: the caller overwrites what it reads.
+    fn take_buf(&self, len: usize) -> Vec<u8> {
+        let mut buf = std::mem::take(&mut *self.read_buf.lock().unwrap_or_else(|p| p.into_inner()));
+        if buf.len() < len {
+            buf.resize(len, 0);
+        }
+        buf
+    }
+
+    /// Keeps `buf` for the next read unless another buffer is kept already or
+    /// it is unusually large.
+    fn give_back(&self, buf: Vec<u8>) {
+        if buf.capacity() > 2 * MAX_SPAN as usize {
+            return;
+        }
+        let mut kept = self.read_buf.lock().unwrap_or_else(|p| p.into_inner());
+        if kept.capacity() == 0 {
+            *kept = buf;
+        }
+    }
+}
+
+/// Decodes the adjacent frames `frames` from `buf` into `out` (see
+/// [`frame::decode_into`]), checking each against the index.
+fn decode_span(
+    buf: &[u8],
+    frames: &[FrameLoc],
+    from: u64,
+    max: usize,
+    out: &mut Vec<RecordedEvent>,
+) -> Result<(), ReadError> {
+    let mut at = 0usize;
+    for loc in frames {
+        let where_ = || format!("segment {} byte {}", loc.segment, loc.offset);
+        let info = frame::decode_into(&buf[at..], from, max, out)
+            .map_err(|e| ReadError::Corrupt(format!("{e} at {}", where_())))?;
+        if info.len != loc.len as usize
+            || info.first_position != loc.first_position
+            || info.count != loc.count
+        {
+            return Err(ReadError::Corrupt(format!(
+                "frame at {} does not match the index",
+                where_()
+            )));
+        }
+        at += info.len;
+    }
+    Ok(())
 }
