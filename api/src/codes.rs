@@ -278,15 +278,19 @@ pub struct CodeIndex {
 
 impl Projection for CodeIndex {
     const NAME: &'static str = "room-codes";
+    type Decoded = (RoomId, CodeEvent);
 
-    fn apply(&mut self, recorded: &RecordedEvent) -> Result<(), DecodeFailure> {
+    fn decode(recorded: &RecordedEvent) -> Result<Option<(RoomId, CodeEvent)>, DecodeFailure> {
         if recorded.stream.category() != RoomCodes::CATEGORY {
-            return Ok(());
+            return Ok(None);
         }
         let Some(room) = caucus_projections::entity_id::<RoomId>(recorded) else {
-            return Ok(());
+            return Ok(None);
         };
-        let event: CodeEvent = decode_event(recorded)?;
+        Ok(Some((room, decode_event(recorded)?)))
+    }
+
+    fn fold(&mut self, (room, event): (RoomId, CodeEvent)) {
         if let CodeEvent::CodesCreated(e) = &event {
             for (code, _) in &e.codes {
                 self.by_code.insert(code.clone(), room.clone());
@@ -294,7 +298,6 @@ impl Projection for CodeIndex {
         }
         let state = self.rooms.remove(&room).unwrap_or_default();
         self.rooms.insert(room, RoomCodes::evolve(state, &event));
-        Ok(())
     }
 }
 

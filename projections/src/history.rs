@@ -107,17 +107,20 @@ struct RoomCursor {
 
 impl Projection for SessionHistory {
     const NAME: &'static str = "session-history";
+    type Decoded = (RoomId, RoomEvent);
 
-    fn apply(&mut self, recorded: &RecordedEvent) -> Result<(), DecodeFailure> {
+    fn decode(recorded: &RecordedEvent) -> Result<Option<(RoomId, RoomEvent)>, DecodeFailure> {
         if recorded.stream.category() != Room::CATEGORY {
-            return Ok(());
+            return Ok(None);
         }
         let Some(room_id) = entity_id::<RoomId>(recorded) else {
-            return Ok(());
+            return Ok(None);
         };
-        let event: RoomEvent = decode_event(recorded)?;
+        Ok(Some((room_id, decode_event(recorded)?)))
+    }
+
+    fn fold(&mut self, (room_id, event): (RoomId, RoomEvent)) {
         self.apply_event(room_id, &event);
-        Ok(())
     }
 }
 

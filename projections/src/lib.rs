@@ -28,5 +28,5 @@ pub use codec::{DecodeFailure, decode_event, entity_id};
 pub use engine::Engine;
 pub use executor::{Executable, ExecuteError, Executed, Executor, encode_event};
 pub use history::{PeerRecord, SessionHistory, SessionRecord};
-pub use live::{LiveRooms, LiveTotals};
+pub use live::{LiveEvent, LiveRooms, LiveTotals};
 pub use runner::{Progress, Projected, Projection, ProjectionError, SnapshotDir, rebuild};

@@ -24,33 +24,70 @@ pub struct LiveRooms {
     templates: BTreeMap<TemplateId, TemplateInfo>,
 }
 
+/// A decoded event of a stream live rooms follows.
+#[derive(Debug)]
+pub enum LiveEvent {
+    Room(RoomId, RoomEvent),
+    Template(TemplateId, TemplateEvent),
+}
+
 impl Projection for LiveRooms {
     const NAME: &'static str = "live-rooms";
+    type Decoded = LiveEvent;
 
-    fn apply(&mut self, recorded: &RecordedEvent) -> Result<(), DecodeFailure> {
-        match recorded.stream.category() {
+    fn decode(recorded: &RecordedEvent) -> Result<Option<LiveEvent>, DecodeFailure> {
+        Ok(match recorded.stream.category() {
             c if c == Room::CATEGORY => {
                 let event: RoomEvent = decode_event(recorded)?;
-                let Some(id) = entity_id::<RoomId>(recorded) else {
-                    return Ok(());
-                };
-                Room::apply(self.rooms.entry(id).or_default(), &event);
+                entity_id::<RoomId>(recorded).map(|id| LiveEvent::Room(id, event))
             }
             c if c == Template::CATEGORY => {
                 let event: TemplateEvent = decode_event(recorded)?;
-                let Some(id) = entity_id::<TemplateId>(recorded) else {
-                    return Ok(());
-                };
-                let state = TemplateState {
-                    template: self.templates.remove(&id),
-                };
-                if let Some(t) = Template::evolve(state, &event).template {
-                    self.templates.insert(id, t);
-                }
+                entity_id::<TemplateId>(recorded).map(|id| LiveEvent::Template(id, event))
             }
-            _ => {}
+            _ => None,
+        })
+    }
+
+    fn fold(&mut self, decoded: LiveEvent) {
+        match decoded {
+            LiveEvent::Room(id, event) => {
+                Room::apply(self.rooms.entry(id).or_default(), &event);
+            }
+            LiveEvent::Template(id, event) => fold_template(&mut self.templates, id, &event),
         }
-        Ok(())
+    }
+
+    /// Looks a room up once per run of its events rather than once per event:
+    /// one append is one run, and a replay's pages hold long ones.
+    fn fold_all(&mut self, decoded: Vec<LiveEvent>) {
+        let mut current: Option<(RoomId, &mut RoomState)> = None;
+        for d in decoded {
+            match d {
+                LiveEvent::Room(id, event) => {
+                    if current.as_ref().is_none_or(|(at, _)| *at != id) {
+                        current = Some((id.clone(), self.rooms.entry(id).or_default()));
+                    }
+                    if let Some((_, state)) = current.as_mut() {
+                        Room::apply(state, &event);
+                    }
+                }
+                LiveEvent::Template(id, event) => fold_template(&mut self.templates, id, &event),
+            }
+        }
+    }
+}
+
+fn fold_template(
+    templates: &mut BTreeMap<TemplateId, TemplateInfo>,
+    id: TemplateId,
+    event: &TemplateEvent,
+) {
+    let state = TemplateState {
+        template: templates.remove(&id),
+    };
+    if let Some(t) = Template::evolve(state, event).template {
+        templates.insert(id, t);
     }
 }
 

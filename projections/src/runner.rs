@@ -25,14 +25,41 @@ use tokio::sync::watch;
 use crate::codec::DecodeFailure;
 
 /// A read model built by folding the log.
+///
+/// Applying an event is two steps: [`decode`](Self::decode), a pure function of
+/// the recorded event, then [`fold`](Self::fold) into the state. A [`rebuild`]
+/// decodes on the reading side, so both steps run at once on different events.
 pub trait Projection: Default + Serialize + DeserializeOwned + Send + Sync + 'static {
     /// Consumer name: the checkpoint's key and the snapshot's file name.
     const NAME: &'static str;
 
-    /// Applies one event. Events the projection does not care about are ignored.
-    /// A failure stops the projection (an event it cannot read means this build is
-    /// older than the log).
-    fn apply(&mut self, event: &RecordedEvent) -> Result<(), DecodeFailure>;
+    /// What [`fold`](Self::fold) needs of one event.
+    type Decoded: Send + 'static;
+
+    /// Reads what the projection needs of an event: `None` for events it does
+    /// not care about. A failure stops the projection (an event it cannot read
+    /// means this build is older than the log).
+    fn decode(event: &RecordedEvent) -> Result<Option<Self::Decoded>, DecodeFailure>;
+
+    /// Folds one decoded event into the state. Cannot fail.
+    fn fold(&mut self, decoded: Self::Decoded);
+
+    /// Folds decoded events in order, as [`fold`](Self::fold) does one by one.
+    /// A rebuild hands over a page at a time; a projection may override this to
+    /// share work between neighbouring events of one stream.
+    fn fold_all(&mut self, decoded: Vec<Self::Decoded>) {
+        for d in decoded {
+            self.fold(d);
+        }
+    }
+
+    /// Applies one event: [`decode`](Self::decode), then [`fold`](Self::fold).
+    fn apply(&mut self, event: &RecordedEvent) -> Result<(), DecodeFailure> {
+        if let Some(decoded) = Self::decode(event)? {
+            self.fold(decoded);
+        }
+        Ok(())
+    }
 }
 
 /// How many applied events between two snapshots.
@@ -196,47 +223,94 @@ impl<P: Projection> Projected<P> {
 /// Events read per page while rebuilding.
 const REBUILD_PAGE: usize = 16_384;
 
-/// Folds the whole log into a fresh projection, without a task: for replays and
-/// for checking that a rebuild equals the live state.
+/// Folds the whole log (up to `upto`, inclusive) into a fresh projection that
+/// is not kept current: for replays and for checking that a rebuild equals the
+/// live state.
+///
+/// Three stages run at once, each on its own page, so a replay uses more than
+/// one core: a read of the log (its own task), decoding of the page read before
+/// it (a reader task), and folding of the page decoded before that (here, in
+/// position order). Decoded pages wait in a queue of two.
 pub async fn rebuild<P: Projection>(
     log: &Arc<dyn EventLog>,
     upto: Option<Position>,
 ) -> Result<P, ProjectionError> {
-    // Reading the next page overlaps with folding this one: a reader task runs
-    // ahead by at most two pages.
     let (pages, mut rx) = tokio::sync::mpsc::channel(2);
-    let reader = tokio::spawn(read_pages(log.clone(), pages));
+    let reader = AbortOnDrop(tokio::spawn(decode_pages::<P>(log.clone(), upto, pages)));
     let mut state = P::default();
     while let Some(page) = rx.recv().await {
-        for event in &page? {
-            if upto.is_some_and(|u| event.position > u) {
-                reader.abort();
-                return Ok(state);
-            }
-            state.apply(event)?;
-        }
+        state.fold_all(page?);
     }
+    drop(reader);
     Ok(state)
 }
 
-/// Sends the whole log, page by page, until it is read or the receiver is gone.
-async fn read_pages(
+/// A task that is stopped when its handle is dropped.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Reads the log up to `upto` page by page, reading the next page while it
+/// decodes this one, and sends the decoded pages until the log is read, an
+/// error is sent, or the receiver is gone.
+async fn decode_pages<P: Projection>(
     log: Arc<dyn EventLog>,
-    pages: tokio::sync::mpsc::Sender<Result<Vec<RecordedEvent>, ReadError>>,
+    upto: Option<Position>,
+    pages: tokio::sync::mpsc::Sender<Result<Vec<P::Decoded>, ProjectionError>>,
 ) {
-    let mut cursor = None;
-    loop {
-        let page = log.read_all(cursor, REBUILD_PAGE).await;
-        match &page {
-            Ok(events) if events.is_empty() => return,
-            Ok(events) => cursor = events.last().map(|e| e.position),
-            Err(_) => {}
+    let read = |after: Option<Position>| {
+        let log = log.clone();
+        AbortOnDrop(tokio::spawn(async move {
+            log.read_all(after, REBUILD_PAGE).await
+        }))
+    };
+    let mut next = Some(read(None));
+    while let Some(mut reading) = next.take() {
+        let page = match (&mut reading.0).await {
+            Ok(page) => page,
+            Err(e) => Err(ReadError::Unavailable(format!("read task failed: {e}"))),
+        };
+        let page = match page {
+            Ok(page) => page,
+            Err(e) => {
+                let _ = pages.send(Err(e.into())).await;
+                return;
+            }
+        };
+        let Some(last) = page.last().map(|e| e.position) else {
+            return;
+        };
+        if upto.is_none_or(|u| last < u) {
+            next = Some(read(Some(last)));
         }
-        let failed = page.is_err();
-        if pages.send(page).await.is_err() || failed {
+        let decoded = decode_page::<P>(&page, upto);
+        drop(page);
+        let failed = decoded.is_err();
+        if pages.send(decoded).await.is_err() || failed {
             return;
         }
     }
+}
+
+/// Decodes a page's events up to `upto`, stopping at the first failure.
+fn decode_page<P: Projection>(
+    page: &[RecordedEvent],
+    upto: Option<Position>,
+) -> Result<Vec<P::Decoded>, ProjectionError> {
+    let mut out = Vec::with_capacity(page.len());
+    for event in page {
+        if upto.is_some_and(|u| event.position > u) {
+            break;
+        }
+        if let Some(decoded) = P::decode(event)? {
+            out.push(decoded);
+        }
+    }
+    Ok(out)
 }
 
 async fn follow<P: Projection>(
