@@ -25,6 +25,26 @@ pub(crate) enum Outcome {
     },
 }
 
+impl Outcome {
+    /// The answer to `method` as the caller sees it: the result, or the
+    /// server's refusal.
+    pub(crate) fn into_result(self, method: &str) -> Result<Value, crate::error::RpcError> {
+        match self {
+            Outcome::Result(v) => Ok(v),
+            Outcome::Error {
+                code,
+                message,
+                data,
+            } => Err(crate::error::RpcError::Server {
+                method: method.to_owned(),
+                code,
+                message,
+                data,
+            }),
+        }
+    }
+}
+
 /// Why a received frame could not be classified.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct BadFrame(pub String);

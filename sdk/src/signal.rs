@@ -215,17 +215,7 @@ impl Signal {
             return Err(self.closed_error(method));
         }
         match tokio::time::timeout(timeout, rx).await {
-            Ok(Ok(Outcome::Result(v))) => Ok(v),
-            Ok(Ok(Outcome::Error {
-                code,
-                message,
-                data,
-            })) => Err(RpcError::Server {
-                method: method.to_owned(),
-                code,
-                message,
-                data,
-            }),
+            Ok(Ok(outcome)) => outcome.into_result(method),
             Ok(Err(_)) => Err(self.closed_error(method)),
             Err(_) => {
                 self.forget(&id);

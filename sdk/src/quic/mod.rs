@@ -249,17 +249,7 @@ impl QuicClient {
                 millis: self.timeout.as_millis() as u64,
             }),
             Ok(Err(_)) => Err(closed("the connection closed")),
-            Ok(Ok(Outcome::Result(v))) => Ok(v),
-            Ok(Ok(Outcome::Error {
-                code,
-                message,
-                data,
-            })) => Err(RpcError::Server {
-                method: method.to_owned(),
-                code,
-                message,
-                data,
-            }),
+            Ok(Ok(outcome)) => outcome.into_result(method),
         }
     }
 
