@@ -158,6 +158,34 @@ impl fmt::Debug for Endpoint {
 }
 
 impl Endpoint {
+    /// A new endpoint of `workspace` with a new id and one new signing secret
+    /// (returned too, to be shown once); no headers, every standard type.
+    fn fresh(
+        workspace: &WorkspaceId,
+        url: String,
+        description: String,
+        now: Timestamp,
+    ) -> (Self, SigningSecret) {
+        let secret = SigningSecret::generate();
+        let endpoint = Endpoint {
+            id: random_hex(12),
+            workspace_id: workspace.clone(),
+            url,
+            description,
+            headers: BTreeMap::new(),
+            events: None,
+            secrets: vec![StoredSecret {
+                secret: secret.clone(),
+                created_at: now,
+                expires_at: None,
+            }],
+            created_at: now,
+            updated_at: now,
+            room: None,
+        };
+        (endpoint, secret)
+    }
+
     /// Whether this endpoint receives webhooks of type `t`.
     pub fn wants(&self, t: &str) -> bool {
         match &self.events {
@@ -350,23 +378,12 @@ impl EndpointStore {
                 *e = next.clone();
                 return Ok((next, None));
             }
-            let secret = SigningSecret::generate();
-            let mut endpoint = Endpoint {
-                id: random_hex(12),
-                workspace_id: workspace.clone(),
-                url: String::new(),
-                description: format!("webhook override of room {room}"),
-                headers: BTreeMap::new(),
-                events: None,
-                secrets: vec![StoredSecret {
-                    secret: secret.clone(),
-                    created_at: now,
-                    expires_at: None,
-                }],
-                created_at: now,
-                updated_at: now,
-                room: None,
-            };
+            let (mut endpoint, secret) = Endpoint::fresh(
+                workspace,
+                String::new(),
+                format!("webhook override of room {room}"),
+                now,
+            );
             apply_spec(&mut endpoint, spec, policy)?;
             endpoint.room = Some(RoomScope {
                 room_id: room.clone(),
@@ -441,23 +458,7 @@ impl EndpointStore {
         policy: &UrlPolicy,
     ) -> Result<(Endpoint, SigningSecret), EndpointError> {
         let url = spec.url.clone().ok_or(EndpointError::MissingUrl)?;
-        let secret = SigningSecret::generate();
-        let mut endpoint = Endpoint {
-            id: random_hex(12),
-            workspace_id: workspace.clone(),
-            url,
-            description: String::new(),
-            headers: BTreeMap::new(),
-            events: None,
-            secrets: vec![StoredSecret {
-                secret: secret.clone(),
-                created_at: now,
-                expires_at: None,
-            }],
-            created_at: now,
-            updated_at: now,
-            room: None,
-        };
+        let (mut endpoint, secret) = Endpoint::fresh(workspace, url, String::new(), now);
         apply_spec(&mut endpoint, spec, policy)?;
         self.mutate(|all| {
             if all
