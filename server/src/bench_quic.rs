@@ -88,8 +88,8 @@ pub async fn run(args: BenchQuicArgs) -> anyhow::Result<()> {
         fanout_ratio: if raw > 0.0 { fan.mbps / raw } else { 0.0 },
         frames_per_s: fan.frames_per_s,
         server_cpu_s_per_gbit: fan.cpu_s_per_gbit,
-        join_p50_ms: percentile(&mut fan.joins_ms.clone(), 0.50),
-        join_p99_ms: percentile(&mut fan.joins_ms.clone(), 0.99),
+        join_p50_ms: crate::load::percentile(&mut fan.joins_ms.clone(), 0.50),
+        join_p99_ms: crate::load::percentile(&mut fan.joins_ms.clone(), 0.99),
         subscribers: args.subscribers,
         object_bytes: args.object_bytes,
         per_subscriber_mbps: fan.mbps / args.subscribers as f64,
@@ -232,14 +232,4 @@ async fn fanout(
         cpu_s_per_gbit: if bits > 0.0 { cpu / (bits / 1e9) } else { 0.0 },
         joins_ms,
     })
-}
-
-/// Nearest-rank percentile of `v` (sorted here); 0 when empty.
-fn percentile(v: &mut [f64], q: f64) -> f64 {
-    if v.is_empty() {
-        return 0.0;
-    }
-    v.sort_by(f64::total_cmp);
-    let rank = ((q * v.len() as f64).ceil() as usize).clamp(1, v.len());
-    v[rank - 1]
 }

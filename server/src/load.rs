@@ -462,7 +462,7 @@ fn ms(d: Duration) -> f64 {
 }
 
 /// Nearest-rank percentile (`q` in 0..=1); 0 for no samples.
-fn percentile(v: &mut [f64], q: f64) -> f64 {
+pub(crate) fn percentile(v: &mut [f64], q: f64) -> f64 {
     if v.is_empty() {
         return 0.0;
     }
