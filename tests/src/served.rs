@@ -141,30 +141,12 @@ impl Served {
 
     /// Stops the server and returns the room stream's event types, in order.
     pub fn room_events(&mut self, room: &str) -> Vec<String> {
-        self.stop();
-        let data = self.data().join("log");
-        // On its own thread: the caller may be inside a tokio runtime.
-        let room = room.to_owned();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async move {
-                let log = caucus_eventlog::EmbeddedLog::open(&data).expect("open log");
-                let stream =
-                    caucus_eventlog::StreamName::new(format!("room-{room}")).expect("stream");
-                let events =
-                    caucus_eventlog::EventLog::read_stream(log.as_ref(), &stream, 0, usize::MAX)
-                        .await
-                        .expect("read");
-                let types = events.iter().map(|e| e.event_type.clone()).collect();
-                log.close().await;
-                types
-            })
-        })
-        .join()
-        .expect("read the log")
+        let stream = format!("room-{room}");
+        self.log_events()
+            .into_iter()
+            .filter(|e| e.stream.as_str() == stream)
+            .map(|e| e.event_type)
+            .collect()
     }
 }
 
