@@ -33,6 +33,27 @@ pub fn caucus(args: &[&str]) -> Command {
     c
 }
 
+/// Runs `caucus ARGS…`, which must succeed, and parses the last line it
+/// prints as JSON (the `--json` report of `bench` and `load`).
+pub fn caucus_json(args: &[&str]) -> serde_json::Value {
+    let out = caucus(args).output().expect("run caucus");
+    assert!(
+        out.status.success(),
+        "caucus {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).expect("utf-8");
+    let line = stdout.lines().last().expect("a JSON line");
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+}
+
+/// The number under `key` in a report; panics when it is missing.
+pub fn json_number(report: &serde_json::Value, key: &str) -> f64 {
+    report[key]
+        .as_f64()
+        .unwrap_or_else(|| panic!("{key} missing or not a number in {report}"))
+}
+
 /// Sends SIGTERM to a child.
 pub fn terminate(child: &Child) {
     let status = Command::new("kill")

@@ -1,8 +1,7 @@
 //! `caucus bench quic` runs end to end at a tiny size and prints the keys
 //! issue 8 names. Behaviour only: no figure is held to a target here.
 
-use caucus_tests::caucus;
-use serde_json::Value;
+use caucus_tests::{caucus_json, json_number};
 
 #[test]
 fn bench_quic_prints_raw_fanout_cpu_and_join_figures() {
@@ -21,20 +20,8 @@ fn bench_quic_prints_raw_fanout_cpu_and_join_figures() {
         "--object-bytes",
         "4000",
     ];
-    let out = caucus(&args).output().expect("run caucus");
-    assert!(
-        out.status.success(),
-        "caucus {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8(out.stdout).expect("utf-8");
-    let line = stdout.lines().last().expect("a JSON line");
-    let report: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {stdout}"));
-    let number = |key: &str| {
-        report[key]
-            .as_f64()
-            .unwrap_or_else(|| panic!("{key} missing or not a number in {report}"))
-    };
+    let report = caucus_json(&args);
+    let number = |key: &str| json_number(&report, key);
     for key in [
         "raw_quinn_mbps",
         "fanout_mbps",

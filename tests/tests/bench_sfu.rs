@@ -1,27 +1,8 @@
 //! `caucus bench sfu` and `caucus load` run end to end at a tiny size and
 //! print their figures. Behaviour only: no figure is held to a target here.
 
-use caucus_tests::caucus;
 use caucus_tests::served::Served;
-use serde_json::Value;
-
-fn run_json(args: &[&str]) -> Value {
-    let out = caucus(args).output().expect("run caucus");
-    assert!(
-        out.status.success(),
-        "caucus {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8(out.stdout).expect("utf-8");
-    let line = stdout.lines().last().expect("a JSON line");
-    serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {stdout}"))
-}
-
-fn number(report: &Value, key: &str) -> f64 {
-    report[key]
-        .as_f64()
-        .unwrap_or_else(|| panic!("{key} missing or not a number in {report}"))
-}
+use caucus_tests::{caucus, caucus_json as run_json, json_number as number};
 
 #[test]
 fn bench_sfu_prints_forwarding_cpu_join_and_loss_figures() {
