@@ -48,9 +48,13 @@ pub async fn execute(
         correlation_id: Some(uuid::Uuid::now_v7()),
         causation_id: None,
     };
-    let failure = match &cmd {
-        RoomCommand::AcceptRoleChange(c) => accept_failure_record(state, room, c).await,
-        _ => failure_record(&cmd),
+    let failure = failure_record(&cmd);
+    // An accept's record needs the pending request, read from the room only
+    // when the accept is refused (a refusal appends nothing, so the state
+    // read then is the state the decider refused against).
+    let accept = match &cmd {
+        RoomCommand::AcceptRoleChange(c) => Some(c.clone()),
+        _ => None,
     };
     match state
         .engine()
@@ -60,6 +64,10 @@ pub async fn execute(
     {
         Ok(done) => Ok(done.outcome.map(|o| o.last_position)),
         Err(ExecuteError::Rejected(e)) => {
+            let failure = match accept {
+                Some(c) => accept_failure_record(state, room, &c).await,
+                None => failure,
+            };
             if let Some(record) = failure {
                 let record = record(e.to_string());
                 if let Err(why) = state
