@@ -5,12 +5,7 @@
 # node --test inside a loopback-only network namespace).
 set -euo pipefail
 cd "${ROOT:?}"
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-  echo "installing nodejs and npm"
-  as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
-  as_root apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq nodejs npm >/dev/null
-fi
+# Node.js and npm: scripts/setup.d/10-node.sh.
 bin=${CAUCUS_BIN:?}
 # The Rust SDK peer the mixed test runs (built by `cargo build --all-targets`).
 [[ -x "$(dirname "$bin")/sdk_peer" ]] || cargo build --locked -p caucus-tests --bin sdk_peer
