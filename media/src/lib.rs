@@ -8,15 +8,23 @@
 //!   "who receives this track" lookups on the packet path, and the per-peer
 //!   difference between two plans (what to add to or remove from a peer's
 //!   subscribe connection).
+//! - [`convert`]: RTP packets ↔ frames, once per track, for rooms that mix
+//!   packet and frame transports.
+//! - [`bridge`]: how one transport hands another the media of its
+//!   publishers (converted frames, keyframe requests).
 //! - [`keyframe`]: throttling of keyframe requests sent upstream.
 //! - [`transport`]: the [`Transport`] trait the server and the signalling use,
 //!   and the events a transport reports back.
 
+pub mod bridge;
+pub mod convert;
 pub mod keyframe;
 pub mod plan;
 pub mod router;
 pub mod transport;
 
+pub use bridge::{Bridge, BridgedTrack, Crossing};
+pub use convert::{Codec, Frame};
 pub use keyframe::KeyframeThrottle;
 pub use plan::{ForwardingPlan, PlannedTrack};
 pub use router::{PeerDiff, Router};
