@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use caucus_eventlog::embedded::frame;
 use caucus_eventlog::embedded::segment::{self, HEADER_LEN};
 use caucus_eventlog::embedded::{EmbeddedLog, Options};
 use caucus_eventlog::{
@@ -148,33 +149,72 @@ async fn truncated_last_segment_recovers_to_a_prefix() {
     );
 }
 
+/// Where each frame of a segment starts.
+fn frame_starts(bytes: &[u8]) -> Vec<usize> {
+    let (_, layout) = segment::check_header(Path::new("segment"), bytes).expect("header");
+    let mut starts = Vec::new();
+    let mut at = HEADER_LEN;
+    while at < bytes.len() {
+        starts.push(at);
+        at += frame::check(&bytes[at..], layout)
+            .expect("intact frame")
+            .frame_len(layout);
+    }
+    starts
+}
+
 #[tokio::test]
 async fn flipped_bytes_in_the_last_segment_never_serve_a_bad_record() {
     let src = tempfile::tempdir().expect("temp dir");
     let original = build(src.path(), 40).await;
     let last = segments(src.path()).pop().expect("a segment");
     let bytes = fs::read(&last).expect("read");
+    // Each append of `build` was answered before the next was written, so
+    // every frame but the last is followed by one that records it as
+    // durable: damage to it is refused. The last frame is indistinguishable
+    // from a torn write and is cut.
+    let last_frame = *frame_starts(&bytes)
+        .last()
+        .expect("frames in the last segment");
     for at in (0..bytes.len()).step_by(3) {
         let dir = copy_dir(src.path());
         let seg = dir.path().join(last.file_name().expect("name"));
         let mut bad = bytes.clone();
         bad[at] ^= 0x5a;
         fs::write(&seg, &bad).expect("write");
-        if at < HEADER_LEN {
-            // A damaged header is never a torn write: refused, file unchanged.
+        if at < last_frame {
+            // A damaged header is never a torn write, nor is a damaged frame
+            // that a later frame proves durable: refused, file unchanged.
+            let before = snapshot(dir.path());
             match EmbeddedLog::open_with(dir.path(), options()) {
-                Err(OpenError::Corrupt { .. } | OpenError::UnsupportedVersion { .. }) => {}
-                other => panic!("flip at {at} in the header: {other:?}"),
+                Err(OpenError::Corrupt { path, .. }) => {
+                    assert_eq!(Path::new(&path), seg, "flip at {at}: names the file");
+                }
+                Err(OpenError::UnsupportedVersion { .. }) if at < HEADER_LEN => {}
+                other => panic!("flip at {at}: {other:?}"),
             }
             assert_eq!(
-                fs::read(&seg).expect("read"),
-                bad,
-                "refused open changed nothing"
+                snapshot(dir.path()),
+                before,
+                "flip at {at}: refused open changed nothing"
             );
         } else {
-            assert_serves_prefix(dir.path(), &original, &format!("flip at {at}")).await;
+            let kept = assert_serves_prefix(dir.path(), &original, &format!("flip at {at}")).await;
+            assert_eq!(
+                kept,
+                original.len() - last_frame_events(&bytes, last_frame),
+                "flip at {at}: only the last frame is cut"
+            );
         }
     }
+}
+
+fn last_frame_events(bytes: &[u8], start: usize) -> usize {
+    let (_, layout) = segment::check_header(Path::new("segment"), bytes).expect("header");
+    frame::decode(&bytes[start..], layout)
+        .expect("intact")
+        .0
+        .len()
 }
 
 #[tokio::test]
@@ -263,7 +303,7 @@ async fn a_newer_format_version_is_refused() {
     build(dir.path(), 3).await;
     let seg = segments(dir.path()).remove(0);
     let mut bytes = fs::read(&seg).expect("read");
-    let mut header = segment::encode_header(0);
+    let mut header = segment::encode_header(0, 0);
     header[8..12].copy_from_slice(&(segment::FORMAT_VERSION + 1).to_le_bytes());
     let crc = crc32c::crc32c(&header[0..24]);
     header[24..28].copy_from_slice(&crc.to_le_bytes());

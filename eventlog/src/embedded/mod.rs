@@ -23,9 +23,13 @@
 //! checkpoints/<hex name>.ckpt          consumer checkpoints
 //! ```
 //!
+//! The on-disk format and what recovery does with damage are specified in
+//! `docs/embedded-log.md`.
+//!
 //! Layout: [`frame`] (the record format), [`segment`] (files and headers),
 //! [`index`] (in-memory indexes and cache), [`recovery`] (scan, torn-tail
-//! truncation), [`writer`] (group commit), [`reader`] (reads), [`checkpoint`].
+//! truncation, refusal of damaged acknowledged frames), [`writer`] (group
+//! commit), [`reader`] (reads), [`checkpoint`].
 
 pub mod checkpoint;
 pub mod frame;
@@ -109,7 +113,7 @@ impl EmbeddedLog {
         let segments = recovered
             .segments
             .into_iter()
-            .map(|(_, f)| Arc::new(f))
+            .map(|(_, f, layout)| (Arc::new(f), layout))
             .collect();
         let shared = Arc::new(Shared {
             index: RwLock::new(recovered.index),
@@ -123,7 +127,6 @@ impl EmbeddedLog {
             rx,
             dir.clone(),
             recovered.active,
-            recovered.active_len,
             options.segment_bytes.max(segment::HEADER_LEN as u64 + 1),
             lock,
         )

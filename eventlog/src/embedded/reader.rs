@@ -12,7 +12,7 @@ use tokio::sync::watch;
 use crate::error::ReadError;
 use crate::types::{Position, RecordedEvent};
 
-use super::frame;
+use super::frame::{self, Layout};
 use super::index::{FrameLoc, Index};
 
 /// Most bytes one positional read fetches.
@@ -24,8 +24,9 @@ const PAGE_RESERVE: u64 = 1 << 16;
 #[derive(Debug)]
 pub struct Shared {
     pub index: RwLock<Index>,
-    /// Segment files opened for reading, by segment number.
-    pub segments: RwLock<Vec<Arc<File>>>,
+    /// Segment files opened for reading, by segment number, and the layout
+    /// of their frames.
+    pub segments: RwLock<Vec<(Arc<File>, Layout)>>,
     /// The last durable position.
     pub head: watch::Sender<Option<Position>>,
     /// A buffer for positional reads, kept between them: a catch-up reader
@@ -41,7 +42,7 @@ impl Shared {
         self.index.read().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn segment(&self, n: u32) -> Result<Arc<File>, ReadError> {
+    fn segment(&self, n: u32) -> Result<(Arc<File>, Layout), ReadError> {
         let segments = self.segments.read().unwrap_or_else(|p| p.into_inner());
         segments
             .get(n as usize)
@@ -156,14 +157,14 @@ impl Shared {
                 span_end += u64::from(frames[end].len);
                 end += 1;
             }
-            let file = self.segment(first.segment)?;
+            let (file, layout) = self.segment(first.segment)?;
             let len = (span_end - first.offset) as usize;
             let mut buf = self.take_buf(len);
             let span = &mut buf[..len];
             let decoded = file
                 .read_exact_at(span, first.offset)
                 .map_err(|e| ReadError::Unavailable(format!("segment {}: {e}", first.segment)))
-                .and_then(|()| decode_span(span, &frames[i..end], from, max, out));
+                .and_then(|()| decode_span(span, layout, &frames[i..end], from, max, out));
             self.give_back(buf);
             decoded?;
             i = end;
@@ -198,6 +199,7 @@ impl Shared {
 /// [`frame::decode_into`]), checking each against the index.
 fn decode_span(
     buf: &[u8],
+    layout: Layout,
     frames: &[FrameLoc],
     from: u64,
     max: usize,
@@ -206,7 +208,7 @@ fn decode_span(
     let mut at = 0usize;
     for loc in frames {
         let where_ = || format!("segment {} byte {}", loc.segment, loc.offset);
-        let info = frame::decode_into(&buf[at..], from, max, out)
+        let info = frame::decode_into(&buf[at..], layout, from, max, out)
             .map_err(|e| ReadError::Corrupt(format!("{e} at {}", where_())))?;
         if info.len != loc.len as usize
             || info.first_position != loc.first_position

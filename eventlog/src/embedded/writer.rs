@@ -31,10 +31,10 @@ use crate::types::{
     AppendOutcome, ExpectedRevision, NewEvent, Position, RecordedEvent, StreamName,
 };
 
-use super::frame;
+use super::frame::{self, Layout};
 use super::index::FrameLoc;
 use super::reader::Shared;
-use super::recovery::TORN_WINDOW;
+use super::recovery::{Active, TORN_WINDOW};
 use super::segment;
 
 /// Bytes after which a drain stops taking requests. With the largest single
@@ -79,6 +79,8 @@ pub struct Writer {
     dir: PathBuf,
     active: Arc<File>,
     active_len: u64,
+    /// How the active segment's frames are laid out.
+    layout: Layout,
     segment_bytes: u64,
     /// Held while the writer runs: the directory's lock.
     _lock: File,
@@ -114,8 +116,7 @@ impl Writer {
         shared: Arc<Shared>,
         rx: mpsc::Receiver<Request>,
         dir: PathBuf,
-        active: File,
-        active_len: u64,
+        active: Active,
         segment_bytes: u64,
         lock: File,
     ) -> std::io::Result<Self> {
@@ -134,8 +135,9 @@ impl Writer {
             shared,
             rx,
             dir,
-            active: Arc::new(active),
-            active_len,
+            active: Arc::new(active.file),
+            active_len: active.len,
+            layout: active.layout,
             segment_bytes,
             _lock: lock,
             buf: Vec::new(),
@@ -217,7 +219,9 @@ impl Writer {
         let published = self.shared.index().next_position();
         self.inflight_revs.retain(|_, &mut (_, p)| p >= published);
         self.inflight_ids.retain(|_, p| *p >= published);
-        if self.active_len >= self.segment_bytes {
+        // A group with nothing to append (the one a close commits) does not
+        // start a segment it would leave empty.
+        if self.active_len >= self.segment_bytes && !group.is_empty() {
             // The sealed segment must be fully synced before the next one
             // exists: only the last segment may have a torn tail.
             let rolled = self
@@ -268,6 +272,9 @@ impl Writer {
         let mut next_position = self.next_position;
         let recorded_at_us = now_us();
         let segment_no = self.segment_no();
+        // The durable watermark every frame of the group records: the index
+        // holds only synced events (the syncer publishes after fdatasync).
+        let watermark = self.shared.index().next_position();
         for req in group.drain(..) {
             let Request::Append {
                 stream,
@@ -375,7 +382,7 @@ impl Writer {
                 .collect();
             let offset = self.active_len + self.buf.len() as u64;
             let start = self.buf.len();
-            frame::encode(&mut self.buf, &recorded);
+            frame::encode(&mut self.buf, self.layout, watermark, &recorded);
             let loc = FrameLoc {
                 first_position: next_position,
                 count: n as u32,
@@ -420,14 +427,15 @@ impl Writer {
     /// Seals the active segment (already synced) and starts the next one.
     fn roll(&mut self) -> Result<(), String> {
         let base = self.next_position;
-        let (path, file) = segment::create(&self.dir, base).map_err(|e| e.to_string())?;
+        let (path, file, layout) = segment::create(&self.dir, base).map_err(|e| e.to_string())?;
         let reader = File::open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         self.shared
             .segments
             .write()
             .unwrap_or_else(|p| p.into_inner())
-            .push(Arc::new(reader));
+            .push((Arc::new(reader), layout));
         self.active = Arc::new(file);
+        self.layout = layout;
         self.active_len = segment::HEADER_LEN as u64;
         tracing::debug!(base, "started a new segment");
         Ok(())
