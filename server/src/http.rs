@@ -142,8 +142,12 @@ async fn start_media(
         }),
         ..SignalConfig::default()
     };
+    // Media across the two transports (docs/quic-protocol.md §9).
+    let quic_transport = quic.transport();
+    webrtc.set_bridge(quic_transport.bridge_inlet()).await;
+    quic_transport.set_bridge(webrtc.bridge_inlet());
     let transport: Arc<dyn Transport> = webrtc.clone();
-    let quic_media: Arc<dyn Transport> = quic.transport();
+    let quic_media: Arc<dyn Transport> = quic_transport;
     let signalling = Signalling::start_with_quic(state, transport, Some(quic_media), config)
         .await
         .map_err(|e| anyhow::anyhow!("starting signalling: {e}"))?;

@@ -5,10 +5,13 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 use caucus_domain::{PeerId, RoomId};
-use caucus_media::{ForwardingPlan, PeerEvent, SessionDescription, Target, TransportError};
+use caucus_media::{
+    Bridge, Crossing, ForwardingPlan, PeerEvent, SessionDescription, Target, TransportError,
+};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 
@@ -51,6 +54,10 @@ pub enum Command {
         peer: PeerId,
         reply: oneshot::Sender<()>,
     },
+    /// Where this core's crossings go from now on (§9).
+    SetBridge(Arc<dyn Bridge>),
+    /// Media or a keyframe request from the other transport.
+    Cross(Crossing),
 }
 
 /// Runs until every command sender is gone.
@@ -61,7 +68,13 @@ pub async fn run(
     mut commands: mpsc::Receiver<Command>,
 ) {
     let mut buf = vec![0u8; RECV_BUFFER];
+    let mut bridge: Option<Arc<dyn Bridge>> = None;
     loop {
+        while let Some(c) = sfu.poll_crossing() {
+            if let Some(b) = &bridge {
+                b.send(c);
+            }
+        }
         if let Err(e) = flush(&mut sfu, &socket).await {
             tracing::warn!(error = %e, "send failed");
         }
@@ -75,6 +88,7 @@ pub async fn run(
         tokio::select! {
             biased;
             cmd = commands.recv() => match cmd {
+                Some(Command::SetBridge(b)) => bridge = Some(b),
                 Some(cmd) => handle(&mut sfu, cmd, Instant::now()),
                 None => break,
             },
@@ -139,5 +153,7 @@ fn handle(sfu: &mut Sfu, cmd: Command, now: Instant) {
             sfu.detach(&peer, now);
             let _ = reply.send(());
         }
+        Command::Cross(c) => sfu.handle_crossing(c, now),
+        Command::SetBridge(_) => {} // kept by the loop
     }
 }

@@ -4,15 +4,15 @@
 
 use std::time::Instant;
 
-use str0m::format::{CodecConfig, PayloadParams};
+use str0m::format::{CodecConfig, CodecSpec, PayloadParams};
 use str0m::media::{Mid, Pt, Rid};
 use str0m::rtp::{ExtensionValues, SeqNo};
 
 /// The outgoing PT on `to` (among the media's negotiated `to_pts`) for
-/// packets of the publisher's codec `src`: same codec and clock rate,
-/// identical format parameters preferred.
-pub fn map_pt(src: &PayloadParams, to: &CodecConfig, to_pts: &[Pt]) -> Option<Pt> {
-    let spec = src.spec();
+/// packets of the codec `spec` (the publisher's, or that of media from
+/// another transport): same codec and clock rate, identical format
+/// parameters preferred.
+pub fn map_spec(spec: &CodecSpec, to: &CodecConfig, to_pts: &[Pt]) -> Option<Pt> {
     let candidates = || {
         to.params()
             .iter()

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use caucus_domain::{PeerId, RoomId};
 use caucus_media::{
-    ForwardingPlan, IceCandidate, PeerEvent, SessionDescription, Target, Transport, TransportError,
+    Bridge, Crossing, ForwardingPlan, IceCandidate, PeerEvent, SessionDescription, Target,
+    Transport, TransportError,
 };
 use tokio::sync::{mpsc, oneshot};
 
@@ -104,6 +105,21 @@ impl WebRtcTransport {
         self.local_addr
     }
 
+    /// Sends this transport's crossings (its publishers' media for peers
+    /// another transport serves, keyframe requests for tracks published
+    /// there) to `other` (docs/quic-protocol.md §9).
+    pub async fn set_bridge(&self, other: Arc<dyn Bridge>) {
+        let _ = self.commands.send(Command::SetBridge(other)).await;
+    }
+
+    /// Where another transport sends its crossings to this one. Holds no
+    /// strong reference: the driver still stops with the last handle.
+    pub fn bridge_inlet(&self) -> Arc<dyn Bridge> {
+        Arc::new(Inlet {
+            commands: self.commands.downgrade(),
+        })
+    }
+
     /// Counters of the data path (no call into the driver).
     pub fn stats(&self) -> StatsSnapshot {
         self.stats.snapshot()
@@ -119,6 +135,21 @@ impl WebRtcTransport {
             .await
             .map_err(|_| TransportError::Closed)?;
         rx.await.map_err(|_| TransportError::Closed)
+    }
+}
+
+/// The other transport's way in: a command per crossing, dropped when the
+/// driver is behind (a video receiver recovers at the next keyframe).
+#[derive(Debug)]
+struct Inlet {
+    commands: mpsc::WeakSender<Command>,
+}
+
+impl Bridge for Inlet {
+    fn send(&self, crossing: Crossing) {
+        if let Some(tx) = self.commands.upgrade() {
+            let _ = tx.try_send(Command::Cross(crossing));
+        }
     }
 }
 

@@ -240,6 +240,15 @@ async fn send_frames(
     let mut tick = (shape.fps > 0)
         .then(|| tokio::time::interval(Duration::from_micros(1_000_000 / u64::from(shape.fps))));
     let payload = Bytes::from(vec![0x5a; shape.bytes]);
+    // Video objects start with a VP8 frame tag whose lowest bit (P) is 0 on
+    // a keyframe and 1 on a delta frame, as a real encoder's do, so that a
+    // receiver on either transport can tell them apart.
+    let vp8 = |tag: u8| {
+        let mut v = vec![0x5a; shape.bytes.max(1)];
+        v[0] = tag;
+        Bytes::from(v)
+    };
+    let (key_payload, delta_payload) = (vp8(0x10), vp8(0x11));
     let mut group = 0u64;
     let mut in_group = 0u64;
     let mut stream: Option<quinn::SendStream> = None;
@@ -299,10 +308,15 @@ async fn send_frames(
             stream = Some(s);
         }
         let ts = if video { frame * 3000 } else { frame * 960 };
+        let keyframe = video && in_group == 0;
         let o = Object {
             timestamp: ts,
-            keyframe: video && in_group == 0,
-            payload: payload.clone(),
+            keyframe,
+            payload: match (video, keyframe) {
+                (false, _) => payload.clone(),
+                (true, true) => key_payload.clone(),
+                (true, false) => delta_payload.clone(),
+            },
         };
         let mut buf = Vec::with_capacity(shape.bytes + 12);
         if o.encode(&mut buf).is_err() {

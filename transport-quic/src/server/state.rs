@@ -4,11 +4,12 @@
 //! alias. Behind one mutex, never held across an `.await`.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use caucus_domain::room::model::TrackKind;
 use caucus_domain::{PeerId, TrackId};
-use caucus_media::{FrameTrack, KeyframeThrottle, PeerEvent, Router};
+use caucus_media::{Bridge, Crossing, FrameTrack, KeyframeThrottle, PeerEvent, Router};
 use tokio::sync::mpsc;
 
 use super::fanout::Fanout;
@@ -24,6 +25,11 @@ pub struct Shared {
     pub peers: HashMap<PeerId, PeerMedia>,
     /// Connections bound to peers by their `hello`.
     pub conns: HashMap<PeerId, quinn::Connection>,
+    /// Tracks published on another transport whose frames cross to this
+    /// one (docs/quic-protocol.md §9), as if declared by their publisher.
+    pub foreign: HashMap<(PeerId, TrackId), FrameTrack>,
+    /// Where crossings to the other transport go.
+    pub bridge: Option<Arc<dyn Bridge>>,
     throttle: KeyframeThrottle<(PeerId, TrackId)>,
 }
 
@@ -34,6 +40,8 @@ impl Default for Shared {
             fanout: Fanout::new(),
             peers: HashMap::new(),
             conns: HashMap::new(),
+            foreign: HashMap::new(),
+            bridge: None,
             throttle: KeyframeThrottle::new(KEYFRAME_INTERVAL),
         }
     }
@@ -116,14 +124,34 @@ impl Shared {
             timescale: info.timescale,
         });
         self.fanout.subscribe(sub, publisher, track, alias);
-        if info.kind == TrackKind::Video
-            && self.fanout.needs_keyframe(publisher, track, now)
-            && self.throttle.allow((publisher.clone(), track.clone()), now)
-            && let Some(p) = self.peers.get(publisher)
-        {
-            let _ = p
-                .events
-                .try_send(PeerEvent::KeyframeRequest { alias: info.alias });
+        if info.kind == TrackKind::Video && self.fanout.needs_keyframe(publisher, track, now) {
+            self.request_keyframe(publisher, track, now);
+        }
+    }
+
+    /// Asks the publisher of a track for a keyframe, throttled per track: a
+    /// `keyframe-request` to a QUIC publisher, a crossing to the transport
+    /// of any other.
+    pub fn request_keyframe(&mut self, publisher: &PeerId, track: &TrackId, now: Instant) {
+        if !self.throttle.allow((publisher.clone(), track.clone()), now) {
+            return;
+        }
+        match self.peers.get(publisher) {
+            Some(p) => {
+                if let Some(t) = p.published.values().find(|t| &t.track == track) {
+                    let _ = p
+                        .events
+                        .try_send(PeerEvent::KeyframeRequest { alias: t.alias });
+                }
+            }
+            None => {
+                if let Some(b) = &self.bridge {
+                    b.send(Crossing::KeyframeRequest {
+                        publisher: publisher.clone(),
+                        track: track.clone(),
+                    });
+                }
+            }
         }
     }
 
@@ -139,11 +167,12 @@ impl Shared {
         }
     }
 
-    fn declared(&self, publisher: &PeerId, track: &TrackId) -> Option<&FrameTrack> {
-        self.peers
-            .get(publisher)?
-            .published
-            .values()
-            .find(|t| &t.track == track)
+    /// A track's declaration: its QUIC publisher's, or the one made for a
+    /// track crossing from another transport.
+    pub fn declared(&self, publisher: &PeerId, track: &TrackId) -> Option<&FrameTrack> {
+        match self.peers.get(publisher) {
+            Some(p) => p.published.values().find(|t| &t.track == track),
+            None => self.foreign.get(&(publisher.clone(), track.clone())),
+        }
     }
 }

@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use caucus_domain::room::model::TrackKind;
 use caucus_domain::{PeerId, RoomId, TrackId};
 use caucus_media::{
-    ForwardingPlan, FrameTrack, IceCandidate, PeerEvent, SessionDescription, Target, Transport,
-    TransportError,
+    Bridge, BridgedTrack, Codec, Crossing, ForwardingPlan, Frame, FrameTrack, IceCandidate,
+    PeerEvent, SessionDescription, Target, Transport, TransportError,
 };
 use tokio::sync::mpsc;
 
@@ -66,6 +66,10 @@ impl QuicTransport {
             Some(r) => (r.targets().to_vec(), r.track.kind == TrackKind::Audio),
             None => return,
         };
+        if s.peers.contains_key(publisher) && targets.iter().any(|t| !s.peers.contains_key(t)) {
+            // Someone another transport serves receives it (§9).
+            cross_out(s, publisher, track, group, index, &object);
+        }
         let key = (publisher.clone(), track.clone());
         if audio {
             targets.retain(|sub| {
@@ -133,6 +137,81 @@ impl QuicTransport {
         }
     }
 
+    /// Sends this transport's crossings (its publishers' frames for peers
+    /// another transport serves, keyframe requests for tracks published
+    /// there) to `other` (docs/quic-protocol.md §9).
+    pub fn set_bridge(&self, other: Arc<dyn Bridge>) {
+        self.lock().bridge = Some(other);
+    }
+
+    /// Where another transport sends its crossings to this one: a task
+    /// (on the calling runtime) takes them in order; under overload they
+    /// are dropped. The task ends with the inlet or the transport.
+    pub fn bridge_inlet(self: &Arc<Self>) -> Arc<dyn Bridge> {
+        let (tx, mut rx) = mpsc::channel(CROSSINGS);
+        let transport = Arc::downgrade(self);
+        tokio::spawn(async move {
+            while let Some(c) = rx.recv().await {
+                let Some(t) = transport.upgrade() else {
+                    return;
+                };
+                t.cross_in(c);
+            }
+        });
+        Arc::new(Inlet { tx })
+    }
+
+    /// Something from the other transport: a frame of a track published
+    /// there (declared here on first sight, so that QUIC subscribers get its
+    /// `media-track`), or a request for a keyframe of a track published here.
+    fn cross_in(&self, crossing: Crossing) {
+        match crossing {
+            Crossing::Frame { track, frame } => {
+                {
+                    let mut s = self.lock();
+                    let s = &mut *s;
+                    let Some(route) = s.router.route(&track.publisher, &track.track).cloned()
+                    else {
+                        return;
+                    };
+                    let key = (track.publisher.clone(), track.track.clone());
+                    let declared = FrameTrack {
+                        track: track.track.clone(),
+                        alias: 0,
+                        kind: track.codec.kind(),
+                        codec: track.codec.name().to_owned(),
+                        timescale: track.timescale,
+                    };
+                    if s.foreign.get(&key) != Some(&declared) {
+                        s.fanout
+                            .declare(&track.publisher, &track.track, declared.kind);
+                        s.foreign.insert(key, declared);
+                        let now = Instant::now();
+                        for sub in &route.subscribers {
+                            s.start_receiving(sub, &track.publisher, &track.track, now);
+                        }
+                    }
+                }
+                let object = Object {
+                    timestamp: frame.timestamp,
+                    keyframe: frame.keyframe,
+                    payload: frame.payload,
+                };
+                self.forward(
+                    &track.publisher,
+                    &track.track,
+                    frame.group,
+                    frame.object,
+                    object,
+                );
+            }
+            Crossing::KeyframeRequest { publisher, track } => {
+                self.lock()
+                    .request_keyframe(&publisher, &track, Instant::now());
+            }
+        }
+    }
+
     /// A connection speaks for `peer` now (its `hello` was accepted).
     pub(crate) fn bind(&self, peer: &PeerId, conn: quinn::Connection) {
         self.lock().conns.insert(peer.clone(), conn);
@@ -148,6 +227,54 @@ impl QuicTransport {
             s.conns.remove(peer);
         }
     }
+}
+
+/// Crossings from the other transport waiting for the inlet's task.
+const CROSSINGS: usize = 1024;
+
+/// The other transport's way in.
+#[derive(Debug)]
+struct Inlet {
+    tx: mpsc::Sender<Crossing>,
+}
+
+impl Bridge for Inlet {
+    fn send(&self, crossing: Crossing) {
+        let _ = self.tx.try_send(crossing);
+    }
+}
+
+/// Hands a QUIC publisher's frame to the other transport, when its codec
+/// crosses (§9).
+fn cross_out(
+    s: &Shared,
+    publisher: &PeerId,
+    track: &TrackId,
+    group: u64,
+    index: u64,
+    object: &Object,
+) {
+    let (Some(bridge), Some(declared)) = (&s.bridge, s.declared(publisher, track)) else {
+        return;
+    };
+    let Some(codec) = Codec::from_name(&declared.codec) else {
+        return;
+    };
+    bridge.send(Crossing::Frame {
+        track: BridgedTrack {
+            publisher: publisher.clone(),
+            track: track.clone(),
+            codec,
+            timescale: declared.timescale,
+        },
+        frame: Frame {
+            group,
+            object: index,
+            timestamp: object.timestamp,
+            keyframe: object.keyframe,
+            payload: object.payload.clone(),
+        },
+    });
 }
 
 #[async_trait]
@@ -216,7 +343,17 @@ impl Transport for QuicTransport {
 
     async fn set_plan(&self, room: &RoomId, plan: ForwardingPlan) {
         let mut s = self.lock();
+        let s = &mut *s;
         let diffs = s.router.set_plan(room, plan);
+        let router = &s.router;
+        let fanout = &mut s.fanout;
+        s.foreign.retain(|(p, t), _| {
+            let keep = router.route(p, t).is_some();
+            if !keep {
+                fanout.forget_track(p, t);
+            }
+            keep
+        });
         let now = Instant::now();
         for d in diffs {
             if !s.peers.contains_key(&d.peer) {

@@ -1,18 +1,37 @@
 //! The packet path of the core: fan-out of published RTP to subscribers by
 //! the router's routes, and keyframe requests going upstream (throttled).
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use caucus_domain::room::model::TrackKind;
 use caucus_domain::{PeerId, TrackId};
-use caucus_media::{PeerEvent, Target};
-use str0m::format::PayloadParams;
-use str0m::media::{KeyframeRequest, KeyframeRequestKind, Rid};
-use str0m::rtp::{RtpPacket, RtpWrite};
+use caucus_media::{Crossing, PeerEvent, Target};
+use str0m::format::{CodecSpec, PayloadParams};
+use str0m::media::{KeyframeRequest, KeyframeRequestKind, Pt, Rid};
+use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite, SeqNo};
 
 use super::Sfu;
-use crate::forward::{self, MidRid};
+use crate::forward::{self, Layers, MidRid};
 use crate::keyframe::starts_keyframe;
+
+/// One packet on its way to subscribers, with what the per-subscriber
+/// decisions need.
+pub(super) struct Packet<'a> {
+    pub rid: Option<Rid>,
+    pub layers: &'a Layers,
+    /// The publisher's payload type (the key of each line's PT mapping).
+    pub pt: Pt,
+    pub spec: CodecSpec,
+    pub seq: SeqNo,
+    pub timestamp: u32,
+    /// When it arrived (or was made, for media from another transport).
+    pub at: Instant,
+    pub payload: Arc<[u8]>,
+    pub marker: bool,
+    pub ext: ExtensionValues,
+    pub video: bool,
+}
 
 impl Sfu {
     /// An RTP packet of one of `publisher`'s tracks: forward it to every
@@ -63,13 +82,42 @@ impl Sfu {
         let Some(source) = source else {
             return;
         };
+        let pkt = Packet {
+            rid,
+            layers: &layers,
+            pt,
+            spec: source.spec(),
+            seq: pkt.seq_no,
+            timestamp: pkt.header.timestamp,
+            at: pkt.timestamp,
+            payload: pkt.payload.clone(),
+            marker: pkt.header.marker,
+            ext: forward::carried_extensions(&pkt.header.ext_vals),
+            video,
+        };
+        if route.targets().iter().any(|t| !self.peers.contains_key(t)) {
+            // Someone another transport serves receives it (§9).
+            self.cross_out(publisher, &track, &pkt, now);
+        }
+        self.fan_out(publisher, &track, route.targets(), pkt, now);
+    }
+
+    /// Writes one packet of `publisher`'s track to each of `targets` this
+    /// core serves, on the layer each receives, rewritten for its stream.
+    pub(super) fn fan_out(
+        &mut self,
+        publisher: &PeerId,
+        track: &TrackId,
+        targets: &[PeerId],
+        pkt: Packet<'_>,
+        now: Instant,
+    ) {
         let mut keyframe: Option<bool> = None;
         let mut is_keyframe =
-            || *keyframe.get_or_insert_with(|| starts_keyframe(source.spec().codec, &pkt.payload));
+            || *keyframe.get_or_insert_with(|| starts_keyframe(pkt.spec.codec, &pkt.payload));
         let key = (publisher.clone(), track.clone());
-        let ext = forward::carried_extensions(&pkt.header.ext_vals);
         let mut wanted_keyframes: Vec<Option<Rid>> = Vec::new();
-        for target in route.targets() {
+        for target in targets {
             let Some(s) = self.peers.get_mut(target) else {
                 continue;
             };
@@ -85,10 +133,10 @@ impl Sfu {
             if !line.active || line.fwd.paused {
                 continue;
             }
-            let Some(want) = forward::target_layer(&layers, line.fwd.max_rank) else {
+            let Some(want) = forward::target_layer(pkt.layers, line.fwd.max_rank) else {
                 continue;
             };
-            let admit = line.fwd.admit(rid, want, &mut is_keyframe);
+            let admit = line.fwd.admit(pkt.rid, want, &mut is_keyframe);
             if let Some(layer) = admit.keyframe
                 && !wanted_keyframes.contains(&layer)
             {
@@ -97,7 +145,7 @@ impl Sfu {
             if !admit.forward {
                 continue;
             }
-            let out_pt = match line.fwd.pts.iter().find(|(i, _)| *i == pt) {
+            let out_pt = match line.fwd.pts.iter().find(|(i, _)| *i == pkt.pt) {
                 Some((_, o)) => *o,
                 None => {
                     let to_pts = conn
@@ -105,32 +153,31 @@ impl Sfu {
                         .media(line.mid)
                         .map(|m| m.remote_pts().to_vec())
                         .unwrap_or_default();
-                    let Some(o) = forward::map_pt(&source, conn.rtc.codec_config(), &to_pts) else {
-                        tracing::debug!(%target, ?pt, "no matching codec on the subscriber");
+                    let Some(o) = forward::map_spec(&pkt.spec, conn.rtc.codec_config(), &to_pts)
+                    else {
+                        tracing::debug!(%target, pt = ?pkt.pt, "no matching codec on the subscriber");
                         continue;
                     };
-                    line.fwd.pts.push((pt, o));
+                    line.fwd.pts.push((pkt.pt, o));
                     o
                 }
             };
-            let (seq, ts) = line
-                .fwd
-                .rewrite(pkt.seq_no, pkt.header.timestamp, pkt.timestamp);
+            let (seq, ts) = line.fwd.rewrite(pkt.seq, pkt.timestamp, pkt.at);
             let mut api = conn.rtc.direct_api();
             let Some(tx) = api.stream_tx_by_mid(line.mid, None) else {
                 continue;
             };
             tx.write_rtp(
-                RtpWrite::new(out_pt, seq, ts, pkt.timestamp, pkt.payload.clone())
-                    .marker(pkt.header.marker)
-                    .ext_vals(ext.clone())
-                    .nackable(video),
+                RtpWrite::new(out_pt, seq, ts, pkt.at, pkt.payload.clone())
+                    .marker(pkt.marker)
+                    .ext_vals(pkt.ext.clone())
+                    .nackable(pkt.video),
             );
             self.stats.forwarded(pkt.payload.len());
             self.drain(target, Target::Subscribe, now);
         }
         for layer in wanted_keyframes {
-            self.request_keyframe(publisher, &track, layer, now);
+            self.request_keyframe(publisher, track, layer, now);
         }
     }
 
@@ -215,6 +262,19 @@ impl Sfu {
         kind: KeyframeRequestKind,
         now: Instant,
     ) {
+        if !self.peers.contains_key(publisher) {
+            // Published on another transport (§9): the request crosses.
+            if self
+                .throttle
+                .allow((publisher.clone(), track.clone(), layer), now)
+            {
+                self.crossings.push_back(Crossing::KeyframeRequest {
+                    publisher: publisher.clone(),
+                    track: track.clone(),
+                });
+            }
+            return;
+        }
         let Some(p) = self.peers.get_mut(publisher) else {
             return;
         };

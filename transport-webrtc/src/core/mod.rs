@@ -8,6 +8,7 @@
 //! [`Sfu::process`], which may mutate other `Rtc`s (forwarding a packet,
 //! asking a publisher for a keyframe) and drains each right after.
 
+mod bridge;
 mod channel;
 mod media;
 mod peer;
@@ -19,7 +20,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use caucus_domain::{PeerId, TrackId};
-use caucus_media::{KeyframeThrottle, PeerEvent, Router, Target};
+use caucus_media::{Crossing, KeyframeThrottle, PeerEvent, Router, Target};
 use str0m::media::Rid;
 use str0m::net::{Protocol, Receive, Transmit};
 use str0m::{Event, Input};
@@ -43,6 +44,11 @@ pub struct Sfu {
     by_addr: HashMap<SocketAddr, (PeerId, Target)>,
     outbox: VecDeque<Transmit>,
     queue: VecDeque<(PeerId, Target, Event)>,
+    /// Media across transports (§9): conversions per track, and what waits
+    /// for the other transport.
+    crossing_out: HashMap<peer::TrackKey, bridge::Outgoing>,
+    crossing_in: HashMap<peer::TrackKey, bridge::Incoming>,
+    crossings: VecDeque<Crossing>,
 }
 
 impl Sfu {
@@ -57,6 +63,9 @@ impl Sfu {
             by_addr: HashMap::new(),
             outbox: VecDeque::new(),
             queue: VecDeque::new(),
+            crossing_out: HashMap::new(),
+            crossing_in: HashMap::new(),
+            crossings: VecDeque::new(),
         }
     }
 

@@ -236,6 +236,7 @@ impl Sfu {
     /// packets follow the new routes from the next one on.
     pub fn set_plan(&mut self, room: &RoomId, plan: ForwardingPlan, now: Instant) {
         let diffs = self.router.set_plan(room, plan);
+        self.prune_crossings();
         for d in diffs {
             if self.peers.get(&d.peer).is_some_and(|p| &p.room == room) {
                 self.reconcile(&d.peer, false, now);
