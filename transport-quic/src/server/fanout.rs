@@ -126,6 +126,25 @@ impl Fanout {
             })
     }
 
+    /// Whether one of `targets` waits for a place to start on this video
+    /// track that only a new keyframe can give (nothing fresh is cached):
+    /// the publisher should be asked for one.
+    pub fn starved(
+        &self,
+        publisher: &PeerId,
+        track: &TrackId,
+        targets: &[PeerId],
+        now: Instant,
+    ) -> bool {
+        let key = (publisher.clone(), track.clone());
+        self.needs_keyframe(publisher, track, now)
+            && targets.iter().any(|t| {
+                self.subs
+                    .get(&(t.clone(), key.clone()))
+                    .is_some_and(|s| s.group.is_none())
+            })
+    }
+
     /// Object `index` of `group` of a publisher's track arrived, encoded
     /// once; `targets` are the plan's receivers now (none while muted).
     /// Returns what each target's stream does with it.
@@ -163,7 +182,15 @@ impl Fanout {
         }
         let (priority, replay) = if video {
             let whole = cache.objects.len() as u64 == index + 1;
-            (PRIORITY_VIDEO, whole.then(|| cache.objects.clone()))
+            // A group older than STALE_GROUP is not replayed: the waiting
+            // subscriber gets the next keyframe instead (§7).
+            let fresh = cache
+                .started
+                .is_some_and(|t| now.saturating_duration_since(t) <= STALE_GROUP);
+            (
+                PRIORITY_VIDEO,
+                (whole && fresh).then(|| cache.objects.clone()),
+            )
         } else {
             (PRIORITY_AUDIO, Some(vec![encoded.clone()]))
         };
@@ -319,6 +346,26 @@ mod tests {
                 }
             )]
         );
+    }
+
+    #[test]
+    fn a_stale_group_is_not_replayed_and_the_waiting_subscriber_asks_for_a_keyframe() {
+        let (mut f, t, now) = setup(TrackKind::Video);
+        f.subscribe(&p(2), &p(1), &t, 1);
+        f.on_object(&p(1), &t, 0, 0, true, b("k"), &[p(2)], now);
+        assert!(!f.starved(&p(1), &t, &[p(2)], now), "it receives the group");
+        let late = now + STALE_GROUP + Duration::from_millis(1);
+        f.subscribe(&p(3), &p(1), &t, 1);
+        let out = f.on_object(&p(1), &t, 0, 1, false, b("d"), &[p(2), p(3)], late);
+        assert_eq!(
+            out,
+            [(p(2), Step::Object(b("d")))],
+            "p3 gets no stale replay"
+        );
+        assert!(f.starved(&p(1), &t, &[p(2), p(3)], late));
+        let out = f.on_object(&p(1), &t, 1, 0, true, b("k2"), &[p(2), p(3)], late);
+        assert_eq!(out.len(), 2);
+        assert!(!f.starved(&p(1), &t, &[p(2), p(3)], late));
     }
 
     #[test]

@@ -104,6 +104,7 @@ impl QuicTransport {
         if object.encode(&mut buf).is_err() {
             return;
         }
+        let now = Instant::now();
         let steps = s.fanout.on_object(
             publisher,
             track,
@@ -112,8 +113,11 @@ impl QuicTransport {
             object.keyframe,
             buf.into(),
             &targets,
-            Instant::now(),
+            now,
         );
+        if s.fanout.starved(publisher, track, &targets, now) {
+            s.request_keyframe(publisher, track, now);
+        }
         for (sub, step) in steps {
             let Some(conn) = s.conns.get(&sub) else {
                 continue;
