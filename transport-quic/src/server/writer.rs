@@ -49,9 +49,20 @@ fn priority(header: u8, group: u64) -> i32 {
     (i32::from(255 - header) << 22) | (group & 0x3F_FFFF) as i32
 }
 
+/// The most queued objects written in one call.
+const BATCH: usize = 64;
+
 async fn run(conn: quinn::Connection, mut rx: mpsc::Receiver<Step>) {
     let mut stream: Option<quinn::SendStream> = None;
-    while let Some(step) = rx.recv().await {
+    let mut next: Option<Step> = None;
+    loop {
+        let step = match next.take() {
+            Some(s) => s,
+            None => match rx.recv().await {
+                Some(s) => s,
+                None => break,
+            },
+        };
         let ok = match step {
             Step::StartGroup {
                 alias,
@@ -74,17 +85,35 @@ async fn run(conn: quinn::Connection, mut rx: mpsc::Receiver<Step>) {
                 match conn.open_uni().await {
                     Ok(mut s) => {
                         let _ = s.set_priority(priority(p, group));
-                        let mut ok = write_or_reset(&mut s, &head).await;
-                        for o in &objects {
-                            ok = ok && write_or_reset(&mut s, o).await;
-                        }
+                        let mut chunks = Vec::with_capacity(objects.len() + 1);
+                        chunks.push(Bytes::from(head));
+                        chunks.extend(objects);
+                        let ok = write_or_reset(&mut s, &mut chunks).await;
                         stream = Some(s);
                         ok
                     }
                     Err(_) => break,
                 }
             }
-            Step::Object(o) => write(&mut stream, &o).await,
+            Step::Object(o) => {
+                // Objects queued behind this one go in the same write: the
+                // stream takes them without a copy.
+                let mut chunks = vec![o];
+                while chunks.len() < BATCH {
+                    match rx.try_recv() {
+                        Ok(Step::Object(o)) => chunks.push(o),
+                        Ok(other) => {
+                            next = Some(other);
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
+                match stream.as_mut() {
+                    Some(s) => write_or_reset(s, &mut chunks).await,
+                    None => true,
+                }
+            }
         };
         if !ok {
             // The receiver stopped this group or it was reset as too far
@@ -97,21 +126,14 @@ async fn run(conn: quinn::Connection, mut rx: mpsc::Receiver<Step>) {
     }
 }
 
-async fn write(stream: &mut Option<quinn::SendStream>, o: &Bytes) -> bool {
-    match stream {
-        Some(s) => write_or_reset(s, o).await,
-        None => true,
-    }
-}
-
 /// How far a group may fall behind before it is reset (§6).
 const BEHIND: Duration = Duration::from_millis(500);
 
 /// Writes, or resets the stream with `SUPERSEDED` when the receiver's flow
 /// control holds the write back longer than [`BEHIND`]: the subscriber
 /// then waits for the next group instead of building latency.
-async fn write_or_reset(s: &mut quinn::SendStream, bytes: &[u8]) -> bool {
-    match tokio::time::timeout(BEHIND, s.write_all(bytes)).await {
+async fn write_or_reset(s: &mut quinn::SendStream, chunks: &mut [Bytes]) -> bool {
+    match tokio::time::timeout(BEHIND, s.write_all_chunks(chunks)).await {
         Ok(r) => r.is_ok(),
         Err(_) => {
             let _ = s.reset(ErrorCode::Superseded.value().into());
