@@ -23,7 +23,7 @@ pub struct Shared {
     pub fanout: Fanout,
     pub peers: HashMap<PeerId, PeerMedia>,
     /// Connections bound to peers by their `hello`.
-    pub conns: HashMap<PeerId, quinn::Connection>,
+    pub conns: HashMap<PeerId, web_transport_quinn::Session>,
     throttle: KeyframeThrottle<(PeerId, TrackId)>,
 }
 
