@@ -70,3 +70,44 @@ test('a WebTransport page publishes WebCodecs VP8 and another WebTransport page 
   });
 });
 
+
+test('a late WebTransport subscriber gets a keyframe on request and decodes', async () => {
+  // Keyframes only at the start and on request: when S joins 3 s later the
+  // cached group is older than 2 s, so the server asks P for a keyframe
+  // (keyframe-request, docs/quic-protocol.md §7) and P must answer with one.
+  await withWtPublisher(
+    'wt-keyframe-request',
+    async ({ server, browser, statics, room, pages, published }) => {
+      await sleep(3000);
+      const requestsBefore = (await wtStats(pages.P)).pub.keyframeRequests;
+      const S = (pages.S = await openWtPage(browser, statics));
+      const subOpts = await wtJoinOptions(server, server.appToken(room, 'guest', 'late'));
+      await S.evaluate(o => window.wtPage.subscribe({ ...o, name: 'wt-late' }), subOpts);
+      const track = await until("S is told about P's track", async () =>
+        Object.values((await wtStats(S)).sub.tracks).find(t => t.track_id === published.trackId)
+      );
+      await until('the server asks P for a keyframe', async () => {
+        return (await wtStats(pages.P)).pub.keyframeRequests > requestsBefore;
+      }, 10000);
+      const answered = await until('P answers with a keyframe', async () => {
+        const k = (await wtStats(pages.P)).pub.answeredTimestamps;
+        return k.length >= 1 && k;
+      }, 5000);
+      const asked = answered[0];
+      // Frames from the requested keyframe on: S started decoding at it (or
+      // moved to it from the stale cached group).
+      const since = () => S.evaluate(([a, t]) => window.wtPage.decodedSince(a, t), [track.alias, asked]);
+      await until('the late S decodes 20 frames from the requested keyframe on', async () => (await since()) >= 20, 15000);
+      const p = (await wtStats(pages.P)).pub;
+      const d = (await wtStats(S)).sub.decoders[track.alias];
+      console.log(
+        `late S: ${d.decoded} frames decoded, ${await since()} of them from the requested keyframe on, ` +
+          `${d.keyframes} keyframes; P: ${p.keyframeRequests} keyframe requests, ${p.keyframes} keyframes`
+      );
+      assert.equal(d.codedWidth, published.width);
+      assert.equal(d.codedHeight, published.height);
+      assert.deepEqual(d.errors, []);
+    },
+    { keyframeEvery: 3_600_000 }
+  );
+});

@@ -34,8 +34,9 @@ export async function openWtPage(browser, statics) {
 export const wtStats = page => page.evaluate(() => window.wtPage.stats());
 
 /** A server, a browser, the static pages and a room where page P publishes over
- * WebTransport; `run(ctx)` does the rest; everything is closed afterwards. */
-export async function withWtPublisher(name, run) {
+ * WebTransport (`publish`: options of wtPage.publish, e.g. `keyframeEvery` in ms);
+ * `run(ctx)` does the rest; everything is closed afterwards. */
+export async function withWtPublisher(name, run, publish = {}) {
   const server = await Server.start();
   const statics = await serveStatic(WT_DIR);
   const browser = await launch();
@@ -44,7 +45,10 @@ export async function withWtPublisher(name, run) {
     const room = await server.room(name);
     pages.P = await openWtPage(browser, statics);
     const pubOpts = await wtJoinOptions(server, server.appToken(room, 'host', 'pub'));
-    const published = await pages.P.evaluate(o => window.wtPage.publish({ ...o, name: 'wt-publisher' }), pubOpts);
+    const published = await pages.P.evaluate(o => window.wtPage.publish({ ...o, name: 'wt-publisher' }), {
+      ...pubOpts,
+      ...publish,
+    });
     console.log(`P joined over WebTransport (${pubOpts.url}), publishing ${published.width}x${published.height}`);
     await until('P sends groups', async () => (await wtStats(pages.P)).pub.groups >= 1, 10000);
     await run({ server, browser, statics, room, pages, published, pubPeer: pubOpts.peer });

@@ -39,6 +39,8 @@ async function publish(opts) {
     framesDropped: 0,
     framesEncoded: 0,
     keyframes: 0,
+    keyTimestamps: [], // object timestamps (90 kHz) of the keyframes sent
+    answeredTimestamps: [], // … of those forced by a keyframe-request
     keyframeRequests: 0,
     groups: 0,
     objects: 0,
@@ -46,12 +48,13 @@ async function publish(opts) {
     writeErrors: 0,
     hello: s.hello,
   });
-  let forceKey = true;
+  let forceKey = 'start'; // or 'request' (a keyframe-request), or null
+  const requested = new Set(); // capture timestamps of frames encoded as requested keyframes
   s.onNotification = (method, params) => {
     state.notifications.push(method);
     if (method === 'keyframe-request' && params.alias === alias) {
       pub.keyframeRequests++;
-      forceKey = true;
+      forceKey = 'request';
     }
   };
   await s.join(name);
@@ -78,6 +81,10 @@ async function publish(opts) {
         pub.framesEncoded++;
         if (key) {
           pub.keyframes++;
+          pub.keyTimestamps.push(ts);
+          if (requested.delete(chunk.timestamp)) {
+            pub.answeredTimestamps.push(ts);
+          }
         }
       }
     },
@@ -127,9 +134,12 @@ async function publish(opts) {
           frame.close();
           continue;
         }
-        const keyFrame = forceKey || frame.timestamp - lastKey >= keyframeEvery * 1000;
+        const keyFrame = !!forceKey || frame.timestamp - lastKey >= keyframeEvery * 1000;
+        if (forceKey === 'request') {
+          requested.add(frame.timestamp);
+        }
         if (keyFrame) {
-          forceKey = false;
+          forceKey = null;
           lastKey = frame.timestamp;
         }
         encoder.encode(frame, { keyFrame });
@@ -219,6 +229,7 @@ function decoderFor(sub, alias) {
       displayHeight: 0,
       errors: [],
       restarts: 0,
+      outputs: [], // timestamps (µs) of the last decoded frames
     };
   }
   if (!d.decoder || d.decoder.state === 'closed') {
@@ -228,6 +239,10 @@ function decoderFor(sub, alias) {
     d.decoder = new VideoDecoder({
       output: frame => {
         d.decoded++;
+        d.outputs.push(frame.timestamp);
+        if (d.outputs.length > 4000) {
+          d.outputs.splice(0, 2000);
+        }
         d.codedWidth = frame.codedWidth;
         d.codedHeight = frame.codedHeight;
         d.displayWidth = frame.displayWidth;
@@ -319,12 +334,24 @@ function stats() {
   if (state.sub) {
     const decoders = {};
     for (const [alias, d] of Object.entries(state.sub.decoders)) {
-      const { decoder, ...rest } = d;
+      const { decoder, outputs, ...rest } = d;
       decoders[alias] = { ...rest, state: decoder ? decoder.state : null };
     }
     out.sub = { ...state.sub, decoders, groupErrors: state.sub.groupErrors.slice(-10) };
   }
   return out;
+}
+
+/** How many of the last frames decoded from `alias` have a timestamp at or
+ * after `timestamp` (in the track's timescale). */
+function decodedSince(alias, timestamp) {
+  const d = state.sub && state.sub.decoders[alias];
+  const info = state.sub && state.sub.tracks[alias];
+  if (!d) {
+    return 0;
+  }
+  const us = Math.round((timestamp * 1e6) / ((info && info.timescale) || 90000));
+  return d.outputs.filter(t => t >= us).length;
 }
 
 async function leave() {
@@ -336,4 +363,4 @@ async function leave() {
   }
 }
 
-window.wtPage = { publish, subscribe, stats, leave };
+window.wtPage = { publish, subscribe, stats, decodedSince, leave };
