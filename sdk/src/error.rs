@@ -93,6 +93,10 @@ pub enum SdkError {
     /// server's close code (docs/quic-protocol.md §8) when it closed it.
     #[error("QUIC: {reason}")]
     Quic { code: Option<u64>, reason: String },
+    /// The server answered the WebTransport CONNECT with this HTTP status
+    /// instead of 200 (`404`: not the `/wt` path).
+    #[error("WebTransport CONNECT refused with HTTP {status}")]
+    WebTransportRefused { status: u16 },
 }
 
 impl SdkError {

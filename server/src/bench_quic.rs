@@ -105,6 +105,7 @@ async fn raw_quinn(mib: usize) -> anyhow::Result<f64> {
     let init = QuicInit {
         addr: endpoint.local_addr()?,
         certificate_sha256: cert.sha256_hex(),
+        webtransport: None,
     };
     let got = Arc::new(AtomicU64::new(0));
     let counter = got.clone();

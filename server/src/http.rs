@@ -139,6 +139,10 @@ async fn start_media(
             url: format!("quic://{quic_addr}"),
             certificate_sha256: quic.fingerprints(),
             datagrams: true,
+            webtransport: Some(format!(
+                "https://{quic_addr}{}",
+                caucus_transport_quic::server::session::WT_PATH
+            )),
         }),
         ..SignalConfig::default()
     };
@@ -155,7 +159,8 @@ async fn start_media(
     tracing::info!(udp = %webrtc.local_addr(), "WebRTC SFU listening");
     tracing::info!(udp = %quic_addr, sha256 = %quic.certificate_sha256(), "QUIC listening");
     println!(
-        "QUIC media on quic://{quic_addr} (certificate SHA-256 {}).",
+        "QUIC media on quic://{quic_addr}, WebTransport on https://{quic_addr}/wt \
+         (certificate SHA-256 {}).",
         quic.certificate_sha256()
     );
     let quic = Arc::new(quic);

@@ -72,6 +72,9 @@ pub struct QuicEndpoint {
     pub certificate_sha256: tokio::sync::watch::Receiver<String>,
     /// Whether the endpoint takes and sends audio datagrams (`hello` says).
     pub datagrams: bool,
+    /// `https://host:port/wt`: the WebTransport session URL on the same
+    /// port, when the endpoint serves WebTransport.
+    pub webtransport: Option<String>,
 }
 
 impl Default for SignalConfig {
@@ -372,6 +375,9 @@ async fn init(
     if let Some(q) = &sig.config.quic {
         let hash = q.certificate_sha256.borrow().clone();
         body["quic"] = json!({ "url": q.url, "certificate_sha256": hash });
+        if let Some(wt) = &q.webtransport {
+            body["quic"]["webtransport"] = json!(wt);
+        }
     }
     axum::Json(body).into_response()
 }

@@ -11,6 +11,7 @@ use bytes::Bytes;
 use caucus_transport_quic::codec::{
     Datagram, GroupDecoder, GroupHeader, GroupItem, Object, PRIORITY_AUDIO, PRIORITY_VIDEO,
 };
+use web_transport_quinn::{ReadError, RecvStream, SendStream, Session};
 
 use crate::messages::TrackKind;
 
@@ -55,7 +56,7 @@ pub(crate) fn lock(r: &SharedReceived) -> std::sync::MutexGuard<'_, Received> {
 const ALIAS_WAIT: Duration = Duration::from_secs(2);
 
 /// Reads every group stream the server opens.
-pub(crate) async fn receive(conn: quinn::Connection, received: SharedReceived) {
+pub(crate) async fn receive(conn: Session, received: SharedReceived) {
     let epoch = Instant::now();
     tokio::spawn(receive_datagrams(conn.clone(), received.clone(), epoch));
     while let Ok(recv) = conn.accept_uni().await {
@@ -65,7 +66,7 @@ pub(crate) async fn receive(conn: quinn::Connection, received: SharedReceived) {
 
 /// Audio objects the server sends as datagrams; those of an alias not (yet)
 /// announced are dropped, as a lost datagram would be.
-async fn receive_datagrams(conn: quinn::Connection, received: SharedReceived, epoch: Instant) {
+async fn receive_datagrams(conn: Session, received: SharedReceived, epoch: Instant) {
     while let Ok(bytes) = conn.read_datagram().await {
         let Ok(d) = Datagram::decode(bytes) else {
             continue;
@@ -101,7 +102,7 @@ impl QuicTrackStats {
     }
 }
 
-async fn read_group(mut recv: quinn::RecvStream, received: SharedReceived, epoch: Instant) {
+async fn read_group(mut recv: RecvStream, received: SharedReceived, epoch: Instant) {
     let mut dec = GroupDecoder::new();
     let mut track: Option<(String, TrackKind, u64)> = None;
     let mut first = true;
@@ -110,7 +111,7 @@ async fn read_group(mut recv: quinn::RecvStream, received: SharedReceived, epoch
             Ok(Some(c)) => c.bytes,
             Ok(None) => return,
             Err(e) => {
-                if let (quinn::ReadError::Reset(_), Some((id, _, _))) = (&e, &track) {
+                if let (ReadError::Reset(_), Some((id, _, _))) = (&e, &track) {
                     lock(&received)
                         .stats
                         .entry(id.clone())
@@ -202,7 +203,7 @@ impl FrameShape {
 impl Sender {
     /// `datagrams`: audio frames go as datagrams (the server offered them).
     pub(crate) fn spawn(
-        conn: quinn::Connection,
+        conn: Session,
         alias: u64,
         kind: TrackKind,
         shape: FrameShape,
@@ -228,7 +229,7 @@ impl Sender {
 }
 
 async fn send_frames(
-    conn: quinn::Connection,
+    conn: Session,
     alias: u64,
     kind: TrackKind,
     keyframe_wanted: Arc<AtomicBool>,
@@ -251,7 +252,7 @@ async fn send_frames(
     let (key_payload, delta_payload) = (vp8(0x10), vp8(0x11));
     let mut group = 0u64;
     let mut in_group = 0u64;
-    let mut stream: Option<quinn::SendStream> = None;
+    let mut stream: Option<SendStream> = None;
     for frame in 0u64.. {
         match tick.as_mut() {
             Some(t) => {

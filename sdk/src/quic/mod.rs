@@ -4,18 +4,26 @@
 //!
 //! ```text
 //! let (client, events) = QuicClient::join(JoinOptions::new(base, token)).await?;
-//! // GET /init → quic url + certificate hash → connect (pinned, ALPN caucus/1)
+//! // GET /init → quic url + certificate hash → connect (pinned, ALPN caucus/1,
+//! // or a WebTransport session: QuicClient::join_dial(opts, None, Dial::WebTransport))
 //! // → control stream: hello → join → peer-list
 //! let video = client.publish(TrackKind::Video).await?;   // publish {tracks} → group streams
 //! client.track_stats("<remote track id>");               // counted per media-track alias
 //! client.leave().await;
 //! ```
 //!
-//! Layout: this module (join, requests, the control reader), `pin`
+//! Layout: this module (join, requests, the control reader), [`dial`]
+//! (`/init`'s endpoint, native or WebTransport sessions), `pin`
 //! (certificate pinning), [`media`] (senders and the group reader).
 
+pub mod dial;
 pub mod media;
 mod pin;
+
+pub use dial::{
+    Connected, Dial, QuicInit, close_code, connect, connect_alpn, connect_webtransport,
+    session_close,
+};
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -23,10 +31,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use caucus_transport_quic::ALPN;
 use caucus_transport_quic::codec::{ControlDecoder, encode_message};
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
+use web_transport_quinn::{RecvStream, SendStream, Session};
 
 use self::media::{FrameShape, QuicTrackStats, Received, Sender, SharedReceived, lock};
 use crate::client::{JoinOptions, fetch_init};
@@ -46,11 +54,11 @@ struct Published {
     sender: Sender,
 }
 
-/// A peer joined over QUIC.
+/// A peer joined over QUIC, natively or in a WebTransport session.
 #[derive(Debug)]
 pub struct QuicClient {
     peer_id: String,
-    conn: quinn::Connection,
+    conn: Session,
     endpoint: quinn::Endpoint,
     out: mpsc::Sender<String>,
     pending: Pending,
@@ -60,84 +68,6 @@ pub struct QuicClient {
     published: Arc<Mutex<Vec<Published>>>,
     /// The `hello` reply.
     pub hello: Value,
-}
-
-/// Where `/init` says the QUIC endpoint is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QuicInit {
-    pub addr: SocketAddr,
-    pub certificate_sha256: String,
-}
-
-impl QuicInit {
-    /// Reads `quic {url, certificate_sha256}` of an `/init` reply.
-    pub fn from_init(raw: &Value) -> Result<Self, SdkError> {
-        let q = raw
-            .get("quic")
-            .ok_or_else(|| SdkError::Protocol("/init has no quic endpoint".into()))?;
-        let url = q.get("url").and_then(Value::as_str).unwrap_or_default();
-        let addr = url
-            .strip_prefix("quic://")
-            .and_then(|a| a.parse::<SocketAddr>().ok())
-            .ok_or_else(|| SdkError::InvalidUrl {
-                url: url.to_owned(),
-                reason: "expected quic://<ip>:<port>".into(),
-            })?;
-        let certificate_sha256 = q
-            .get("certificate_sha256")
-            .and_then(Value::as_str)
-            .ok_or_else(|| SdkError::Protocol("/init quic has no certificate_sha256".into()))?
-            .to_owned();
-        Ok(Self {
-            addr,
-            certificate_sha256,
-        })
-    }
-}
-
-/// A QUIC connection and its control stream.
-pub type Connected = (
-    quinn::Endpoint,
-    quinn::Connection,
-    quinn::SendStream,
-    quinn::RecvStream,
-);
-
-/// Connects to a Caucus QUIC endpoint, pinning its certificate, and opens
-/// the control stream. Loopback only: the client binds 127.0.0.1.
-pub async fn connect(init: &QuicInit) -> Result<Connected, SdkError> {
-    connect_alpn(init, ALPN).await
-}
-
-/// [`connect`] offering another ALPN (tests: a version the server does not
-/// speak fails the handshake).
-pub async fn connect_alpn(init: &QuicInit, alpn: &[u8]) -> Result<Connected, SdkError> {
-    let quic = |e: &dyn std::fmt::Display| SdkError::Quic {
-        code: None,
-        reason: e.to_string(),
-    };
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut tls = rustls::ClientConfig::builder_with_provider(provider.clone())
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .map_err(|e| quic(&e))?
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(pin::Pinned::new(
-            &init.certificate_sha256,
-            provider,
-        )))
-        .with_no_client_auth();
-    tls.alpn_protocols = vec![alpn.to_vec()];
-    let crypto = quinn::crypto::rustls::QuicClientConfig::try_from(tls).map_err(|e| quic(&e))?;
-    let mut endpoint = quinn::Endpoint::client("127.0.0.1:0".parse().map_err(|e| quic(&e))?)
-        .map_err(|e| quic(&e))?;
-    endpoint.set_default_client_config(quinn::ClientConfig::new(Arc::new(crypto)));
-    let conn = endpoint
-        .connect(init.addr, "localhost")
-        .map_err(|e| quic(&e))?
-        .await
-        .map_err(|e| quic(&e))?;
-    let (send, recv) = conn.open_bi().await.map_err(|e| quic(&e))?;
-    Ok((endpoint, conn, send, recv))
 }
 
 impl QuicClient {
@@ -154,6 +84,17 @@ impl QuicClient {
         opts: JoinOptions,
         via: Option<SocketAddr>,
     ) -> Result<(Self, mpsc::Receiver<Event>), SdkError> {
+        Self::join_dial(opts, via, Dial::Native).await
+    }
+
+    /// [`join_via`](Self::join_via) over a native connection or a
+    /// WebTransport session (what a browser does); the protocol inside is
+    /// the same.
+    pub async fn join_dial(
+        opts: JoinOptions,
+        via: Option<SocketAddr>,
+        dial: Dial,
+    ) -> Result<(Self, mpsc::Receiver<Event>), SdkError> {
         let peer_id = opts
             .peer_id
             .clone()
@@ -163,9 +104,13 @@ impl QuicClient {
         if let Some(via) = via {
             qinit.addr = via;
         }
-        let (endpoint, conn, send, recv) = tokio::time::timeout(opts.timeout, connect(&qinit))
+        let (endpoint, conn) = tokio::time::timeout(opts.timeout, dial::open(&qinit, dial))
             .await
             .map_err(|_| SdkError::Timeout("the QUIC handshake"))??;
+        let (send, recv) = conn.open_bi().await.map_err(|e| SdkError::Quic {
+            code: None,
+            reason: e.to_string(),
+        })?;
         let (events, events_rx) = EventSink::new(opts.event_capacity);
         let (out, out_rx) = mpsc::channel(256);
         let pending: Pending = Arc::default();
@@ -218,8 +163,15 @@ impl QuicClient {
         &self.peer_id
     }
 
-    /// The QUIC connection (tests send raw streams on it).
+    /// The QUIC connection (tests send raw streams on it; inside
+    /// WebTransport use [`session`](Self::session), which adds the
+    /// WebTransport stream prefixes).
     pub fn connection(&self) -> &quinn::Connection {
+        &self.conn
+    }
+
+    /// The session (native or WebTransport) the client runs on.
+    pub fn session(&self) -> &Session {
         &self.conn
     }
 
@@ -286,7 +238,7 @@ impl QuicClient {
         let mut tracks = self.track_map();
         tracks.insert(id.clone(), track_json(&id, &stream_id, kind, false, alias));
         self.call("publish", json!({ "tracks": tracks })).await?;
-        let datagrams = self.hello["datagrams"] == true && self.conn.max_datagram_size().is_some();
+        let datagrams = self.hello["datagrams"] == true && self.conn.max_datagram_size() > 0;
         let sender = Sender::spawn(self.conn.clone(), alias, kind, shape, datagrams);
         self.published
             .lock()
@@ -357,7 +309,7 @@ impl QuicClient {
             t.sender.stop.store(true, Ordering::Relaxed);
         }
         let _ = tokio::time::timeout(Duration::from_secs(2), self.conn.closed()).await;
-        self.conn.close(0u32.into(), b"left");
+        self.conn.close(0, b"left");
         self.endpoint.wait_idle().await;
     }
 }
@@ -374,7 +326,7 @@ fn track_json(id: &str, stream_id: &str, kind: TrackKind, muted: bool, alias: u6
     })
 }
 
-async fn write_control(mut send: quinn::SendStream, mut rx: mpsc::Receiver<String>) {
+async fn write_control(mut send: SendStream, mut rx: mpsc::Receiver<String>) {
     while let Some(text) = rx.recv().await {
         let mut buf = Vec::with_capacity(text.len() + 8);
         if encode_message(&text, &mut buf).is_err() || send.write_all(&buf).await.is_err() {
@@ -385,8 +337,8 @@ async fn write_control(mut send: quinn::SendStream, mut rx: mpsc::Receiver<Strin
 }
 
 async fn read_control(
-    mut recv: quinn::RecvStream,
-    conn: quinn::Connection,
+    mut recv: RecvStream,
+    conn: Session,
     pending: Pending,
     events: EventSink,
     received: SharedReceived,
@@ -420,13 +372,10 @@ async fn read_control(
         }
     }
     pending.lock().unwrap_or_else(|p| p.into_inner()).clear();
-    let reason = match conn.closed().await {
-        quinn::ConnectionError::ApplicationClosed(c) => format!(
-            "closed with code {:#x}: {}",
-            c.error_code.into_inner(),
-            String::from_utf8_lossy(&c.reason)
-        ),
-        e => e.to_string(),
+    let why = conn.closed().await;
+    let reason = match session_close(&why) {
+        Some((code, reason)) => format!("closed with code {code:#x}: {reason}"),
+        None => why.to_string(),
     };
     events.emit(Event::Closed { reason });
 }
@@ -466,33 +415,5 @@ fn on_notification(
             }
         }
         _ => {}
-    }
-}
-
-/// The close code of a connection closed by the server, if it closed it.
-pub fn close_code(e: &quinn::ConnectionError) -> Option<u64> {
-    match e {
-        quinn::ConnectionError::ApplicationClosed(c) => Some(c.error_code.into_inner()),
-        _ => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn init_names_the_endpoint_and_its_certificate() {
-        let raw = json!({ "quic": { "url": "quic://127.0.0.1:7882", "certificate_sha256": "ab" } });
-        let q = QuicInit::from_init(&raw).unwrap();
-        assert_eq!(q.addr, "127.0.0.1:7882".parse::<SocketAddr>().unwrap());
-        assert_eq!(q.certificate_sha256, "ab");
-        for bad in [
-            json!({}),
-            json!({ "quic": { "url": "https://x", "certificate_sha256": "ab" } }),
-            json!({ "quic": { "url": "quic://127.0.0.1:1" } }),
-        ] {
-            assert!(QuicInit::from_init(&bad).is_err(), "{bad}");
-        }
     }
 }

@@ -351,3 +351,43 @@ export async function withTwoPages(name, run, { roles = ROLES, bobRole = 'guest'
     await server.close();
   }
 }
+
+/** A static HTTP server on 127.0.0.1 for the files under `dir` (the
+ * WebTransport test pages: http://127.0.0.1 is a secure context, so
+ * WebTransport and WebCodecs work there). */
+export async function serveStatic(dir) {
+  const { createServer } = await import('node:http');
+  const { readFile } = await import('node:fs/promises');
+  const types = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript' };
+  const root = path.resolve(dir);
+  const server = createServer(async (req, res) => {
+    const name = path.resolve(root, '.' + decodeURIComponent(new URL(req.url, 'http://x').pathname));
+    if (!name.startsWith(root + path.sep)) {
+      res.writeHead(403).end();
+      return;
+    }
+    try {
+      const body = await readFile(name);
+      res.writeHead(200, { 'content-type': types[path.extname(name)] || 'application/octet-stream' }).end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise(r => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    close: () => new Promise(r => server.close(r)),
+  };
+}
+
+/** A plain page at `url` whose console lines are kept (`page.consoleLines`). */
+export async function openPage(browser, url) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const consoleLines = [];
+  page.on('console', m => consoleLines.push(`${m.type()}: ${m.text()}`));
+  page.on('pageerror', e => consoleLines.push(`pageerror: ${e.message}`));
+  page.consoleLines = consoleLines;
+  await page.goto(url);
+  return page;
+}

@@ -1,6 +1,7 @@
-//! The quinn endpoint: TLS with the development certificate, ALPN
-//! `caucus/1`, per connection the control stream pump ([`ControlChannel`])
-//! and the readers of the publisher's group streams.
+//! The quinn endpoint: TLS with the development certificate, ALPNs
+//! `caucus/1` and `h3` on one port, per connection (a native or a
+//! WebTransport [`Session`], see [`super::session`]) the control stream pump
+//! ([`ControlChannel`]) and the readers of the publisher's group streams.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -8,7 +9,9 @@ use std::time::Duration;
 
 use caucus_domain::PeerId;
 use tokio::sync::mpsc;
+use web_transport_quinn::{RecvStream, SendStream, Session, SessionError, WebTransportError};
 
+use super::session::{self, H3_ALPN};
 use super::transport::QuicTransport;
 use crate::ALPN;
 use crate::cert::DevCert;
@@ -105,15 +108,16 @@ impl QuicServer {
     }
 }
 
-/// The endpoint's configuration: TLS 1.3 (ring) with `cert`, ALPN
-/// `caucus/1`, the stream limits of §5.2 and the idle timeout.
+/// The endpoint's configuration: TLS 1.3 (ring) with `cert`, ALPNs
+/// `caucus/1` and `h3` (WebTransport), the stream limits of §5.2 and the
+/// idle timeout.
 pub fn server_config(cert: &DevCert) -> Result<quinn::ServerConfig, ServerError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut tls = rustls::ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13])?
         .with_no_client_auth()
         .with_single_cert(vec![cert.cert.clone()], cert.key_der())?;
-    tls.alpn_protocols = vec![ALPN.to_vec()];
+    tls.alpn_protocols = vec![ALPN.to_vec(), H3_ALPN.to_vec()];
     let crypto = quinn::crypto::rustls::QuicServerConfig::try_from(tls)
         .map_err(|e| ServerError::Quic(e.to_string()))?;
     let mut config = quinn::ServerConfig::with_crypto(Arc::new(crypto));
@@ -138,8 +142,8 @@ async fn accept(
     }
 }
 
-fn close(conn: &quinn::Connection, code: ErrorCode, reason: &str) {
-    conn.close(code.value().into(), reason.as_bytes());
+fn close(conn: &Session, code: ErrorCode, reason: &str) {
+    conn.close(code.value(), reason.as_bytes());
 }
 
 async fn connection(
@@ -151,6 +155,13 @@ async fn connection(
         Ok(c) => c,
         Err(e) => {
             tracing::debug!(error = %e, "QUIC handshake failed");
+            return;
+        }
+    };
+    let conn = match session::open(conn, CONTROL_WAIT).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::debug!(error = %e, "no session opened");
             return;
         }
     };
@@ -192,11 +203,7 @@ async fn connection(
 }
 
 /// Control messages in: framing errors close the connection with their code.
-async fn read_control(
-    mut recv: quinn::RecvStream,
-    tx: mpsc::Sender<String>,
-    conn: quinn::Connection,
-) {
+async fn read_control(mut recv: RecvStream, tx: mpsc::Sender<String>, conn: Session) {
     let mut dec = ControlDecoder::new();
     let fail = |e: CodecError| close(&conn, e.code(), &e.to_string());
     loop {
@@ -236,11 +243,7 @@ enum Out {
 /// How long a closing connection waits for its last messages to arrive.
 const LINGER: Duration = Duration::from_secs(2);
 
-async fn write_control(
-    mut send: quinn::SendStream,
-    mut rx: mpsc::Receiver<Out>,
-    conn: quinn::Connection,
-) {
+async fn write_control(mut send: SendStream, mut rx: mpsc::Receiver<Out>, conn: Session) {
     while let Some(out) = rx.recv().await {
         match out {
             Out::Text(t) => {
@@ -263,7 +266,7 @@ async fn write_control(
 pub struct ControlChannel {
     incoming: mpsc::Receiver<String>,
     outgoing: mpsc::Sender<Out>,
-    conn: quinn::Connection,
+    conn: Session,
     bound: Arc<Mutex<Option<PeerId>>>,
     transport: Arc<QuicTransport>,
 }
@@ -305,7 +308,7 @@ impl ControlChannel {
 }
 
 async fn accept_groups(
-    conn: quinn::Connection,
+    conn: Session,
     transport: Arc<QuicTransport>,
     bound: Arc<Mutex<Option<PeerId>>>,
 ) {
@@ -318,11 +321,17 @@ async fn accept_groups(
 /// Audio objects a publisher sends as datagrams (§5.3). A malformed one
 /// closes the connection; one for an undeclared alias is dropped.
 async fn read_datagrams(
-    conn: quinn::Connection,
+    conn: Session,
     transport: Arc<QuicTransport>,
     bound: Arc<Mutex<Option<PeerId>>>,
 ) {
-    while let Ok(bytes) = conn.read_datagram().await {
+    loop {
+        let bytes = match conn.read_datagram().await {
+            Ok(b) => b,
+            // A WebTransport datagram of another session id: not ours.
+            Err(SessionError::WebTransportError(WebTransportError::UnknownSession)) => continue,
+            Err(_) => return,
+        };
         let d = match Datagram::decode(bytes) {
             Ok(d) => d,
             Err(e) => return close(&conn, e.code(), &e.to_string()),
@@ -342,20 +351,20 @@ async fn read_datagrams(
 
 /// Reads one group stream of a publisher and fans its objects out.
 async fn ingest(
-    mut recv: quinn::RecvStream,
+    mut recv: RecvStream,
     peer: Option<PeerId>,
-    conn: quinn::Connection,
+    conn: Session,
     transport: Arc<QuicTransport>,
 ) {
     let mut dec = GroupDecoder::new();
     let mut at: Option<(caucus_domain::TrackId, u64)> = None;
     let mut index = 0u64;
-    let fail = |recv: &mut quinn::RecvStream, e: CodecError| {
+    let fail = |recv: &mut RecvStream, e: CodecError| {
         let code = e.code();
         if code.closes_connection() {
             close(&conn, code, &e.to_string());
         } else {
-            let _ = recv.stop(code.value().into());
+            let _ = recv.stop(code.value());
         }
     };
     loop {
@@ -378,7 +387,7 @@ async fn ingest(
                     match track {
                         Some(t) => at = Some((t, h.group)),
                         None => {
-                            let _ = recv.stop(ErrorCode::UnknownTrack.value().into());
+                            let _ = recv.stop(ErrorCode::UnknownTrack.value());
                             return;
                         }
                     }

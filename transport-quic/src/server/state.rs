@@ -24,7 +24,7 @@ pub struct Shared {
     pub fanout: Fanout,
     pub peers: HashMap<PeerId, PeerMedia>,
     /// Connections bound to peers by their `hello`.
-    pub conns: HashMap<PeerId, quinn::Connection>,
+    pub conns: HashMap<PeerId, web_transport_quinn::Session>,
     /// Tracks published on another transport whose frames cross to this
     /// one (docs/quic-protocol.md §9), as if declared by their publisher.
     pub foreign: HashMap<(PeerId, TrackId), FrameTrack>,

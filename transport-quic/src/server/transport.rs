@@ -87,8 +87,8 @@ impl QuicTransport {
                     payload: object.payload.clone(),
                 };
                 let mut buf = Vec::with_capacity(object.payload.len() + 16);
-                let fits = d.encode(&mut buf).is_ok()
-                    && conn.max_datagram_size().is_some_and(|m| m >= buf.len());
+                // `max_datagram_size` is 0 when the receiver takes none.
+                let fits = d.encode(&mut buf).is_ok() && conn.max_datagram_size() >= buf.len();
                 if fits {
                     // A datagram that does not fit the congestion window is
                     // dropped (§6): a lost Opus frame is concealed.
@@ -217,12 +217,12 @@ impl QuicTransport {
     }
 
     /// A connection speaks for `peer` now (its `hello` was accepted).
-    pub(crate) fn bind(&self, peer: &PeerId, conn: quinn::Connection) {
+    pub(crate) fn bind(&self, peer: &PeerId, conn: web_transport_quinn::Session) {
         self.lock().conns.insert(peer.clone(), conn);
     }
 
     /// The connection closed: forget it if it is still the peer's.
-    pub(crate) fn unbind(&self, peer: &PeerId, conn: &quinn::Connection) {
+    pub(crate) fn unbind(&self, peer: &PeerId, conn: &web_transport_quinn::Session) {
         let mut s = self.lock();
         if s.conns
             .get(peer)

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::sync::mpsc;
+use web_transport_quinn::{SendStream, Session};
 
 use super::fanout::Step;
 use crate::codec::{ErrorCode, GroupHeader};
@@ -30,7 +31,7 @@ pub enum Backpressure {
 
 impl Writer {
     /// Starts the writer task on `conn`.
-    pub fn spawn(conn: quinn::Connection) -> Self {
+    pub fn spawn(conn: Session) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
         tokio::spawn(run(conn, rx));
         Self { tx }
@@ -52,8 +53,8 @@ fn priority(header: u8, group: u64) -> i32 {
 /// The most queued objects written in one call.
 const BATCH: usize = 64;
 
-async fn run(conn: quinn::Connection, mut rx: mpsc::Receiver<Step>) {
-    let mut stream: Option<quinn::SendStream> = None;
+async fn run(conn: Session, mut rx: mpsc::Receiver<Step>) {
+    let mut stream: Option<SendStream> = None;
     let mut next: Option<Step> = None;
     loop {
         let step = match next.take() {
@@ -132,11 +133,11 @@ const BEHIND: Duration = Duration::from_millis(500);
 /// Writes, or resets the stream with `SUPERSEDED` when the receiver's flow
 /// control holds the write back longer than [`BEHIND`]: the subscriber
 /// then waits for the next group instead of building latency.
-async fn write_or_reset(s: &mut quinn::SendStream, chunks: &mut [Bytes]) -> bool {
+async fn write_or_reset(s: &mut SendStream, chunks: &mut [Bytes]) -> bool {
     match tokio::time::timeout(BEHIND, s.write_all_chunks(chunks)).await {
         Ok(r) => r.is_ok(),
         Err(_) => {
-            let _ = s.reset(ErrorCode::Superseded.value().into());
+            let _ = s.reset(ErrorCode::Superseded.value());
             false
         }
     }
@@ -144,11 +145,11 @@ async fn write_or_reset(s: &mut quinn::SendStream, chunks: &mut [Bytes]) -> bool
 
 /// Finishes a group a newer one replaced; resets it with `SUPERSEDED` if the
 /// receiver has not taken all of it within [`BEHIND`].
-fn supersede(mut old: quinn::SendStream) {
+fn supersede(mut old: SendStream) {
     let _ = old.finish();
     tokio::spawn(async move {
         if tokio::time::timeout(BEHIND, old.stopped()).await.is_err() {
-            let _ = old.reset(ErrorCode::Superseded.value().into());
+            let _ = old.reset(ErrorCode::Superseded.value());
         }
     });
 }
