@@ -12,6 +12,11 @@
 //! 3. Joins while the room streams: connect + hello + join + first frame,
 //!    `join_p50_ms` / `join_p99_ms` (each probe joins, waits for the first
 //!    object, leaves).
+//!
+//! Steps 1–2 run `--trials` times (default 3), each trial on a fresh
+//! server; throughput figures are medians and `fanout_ratio` is the median
+//! of the trials' own ratios (`trial_ratios`). The joins are timed in the
+//! last trial.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -46,6 +51,10 @@ pub struct BenchQuicArgs {
     /// MiB sent in the raw quinn measurement.
     #[arg(long, default_value_t = 512)]
     pub raw_mib: usize,
+    /// Trials of (raw, fan-out), each on a fresh server; the report gives
+    /// medians, the ratio being the median of each trial's own ratio.
+    #[arg(long, default_value_t = 3)]
+    pub trials: usize,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -65,34 +74,62 @@ struct QuicBench {
     object_bytes: usize,
     /// What the publisher's objects amount to (received by one subscriber).
     per_subscriber_mbps: f64,
+    trials: usize,
+    /// Each trial's fan-out / raw, in order.
+    trial_ratios: Vec<f64>,
 }
 
 pub async fn run(args: BenchQuicArgs) -> anyhow::Result<()> {
     anyhow::ensure!(
-        args.subscribers > 0 && args.duration > 0 && args.raw_mib > 0,
-        "--subscribers, --duration and --raw-mib must be positive"
+        args.subscribers > 0 && args.duration > 0 && args.raw_mib > 0 && args.trials > 0,
+        "--subscribers, --duration, --raw-mib and --trials must be positive"
     );
-    let raw = raw_quinn(args.raw_mib)
-        .await
-        .context("raw quinn throughput")?;
-    let dir = tempfile::tempdir()?;
-    let data = dir.path().join("data");
-    let mut server = crate::bench_sfu::Server::start(&data).await?;
-    let fan = fanout(&args, &data, &server).await;
-    server.stop().await;
-    let fan = fan?;
+    // Loopback throughput on a small VM swings from run to run; each trial
+    // measures the limit and the fan-out back to back, so a trial's ratio
+    // compares like with like, and the medians damp the swings.
+    let (mut raws, mut fans, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut frames, mut cpus) = (Vec::new(), Vec::new());
+    let mut last = None;
+    for trial in 0..args.trials {
+        let raw = raw_quinn(args.raw_mib)
+            .await
+            .context("raw quinn throughput")?;
+        let dir = tempfile::tempdir()?;
+        let data = dir.path().join("data");
+        let mut server = crate::bench_sfu::Server::start(&data).await?;
+        // Joins are timed in the last trial only.
+        let joins = if trial + 1 == args.trials {
+            args.joins
+        } else {
+            0
+        };
+        let fan = fanout(&args, joins, &data, &server).await;
+        server.stop().await;
+        let fan = fan?;
+        raws.push(raw);
+        fans.push(fan.mbps);
+        frames.push(fan.frames_per_s);
+        cpus.push(fan.cpu_s_per_gbit);
+        ratios.push(if raw > 0.0 { fan.mbps / raw } else { 0.0 });
+        last = Some(fan);
+    }
+    let fan = last.context("no trial ran")?;
+    let median = |v: &[f64]| crate::load::percentile(&mut v.to_vec(), 0.50);
+    let fanout_mbps = median(&fans);
     let report = QuicBench {
         machine: crate::bench::machine_line(),
-        raw_quinn_mbps: raw,
-        fanout_mbps: fan.mbps,
-        fanout_ratio: if raw > 0.0 { fan.mbps / raw } else { 0.0 },
-        frames_per_s: fan.frames_per_s,
-        server_cpu_s_per_gbit: fan.cpu_s_per_gbit,
+        raw_quinn_mbps: median(&raws),
+        fanout_mbps,
+        fanout_ratio: median(&ratios),
+        frames_per_s: median(&frames),
+        server_cpu_s_per_gbit: median(&cpus),
         join_p50_ms: crate::load::percentile(&mut fan.joins_ms.clone(), 0.50),
         join_p99_ms: crate::load::percentile(&mut fan.joins_ms.clone(), 0.99),
         subscribers: args.subscribers,
         object_bytes: args.object_bytes,
-        per_subscriber_mbps: fan.mbps / args.subscribers as f64,
+        per_subscriber_mbps: fanout_mbps / args.subscribers as f64,
+        trials: args.trials,
+        trial_ratios: ratios,
     };
     crate::bench::print(&report, args.json)
 }
@@ -159,6 +196,7 @@ struct Fanout {
 
 async fn fanout(
     args: &BenchQuicArgs,
+    joins: usize,
     data: &std::path::Path,
     server: &crate::bench_sfu::Server,
 ) -> anyhow::Result<Fanout> {
@@ -209,8 +247,8 @@ async fn fanout(
         (Some(a), Some(b)) => b - a,
         _ => 0.0,
     };
-    let mut joins_ms = Vec::with_capacity(args.joins);
-    for n in 0..args.joins {
+    let mut joins_ms = Vec::with_capacity(joins);
+    for n in 0..joins {
         let t0 = Instant::now();
         let c = join(SUBSCRIBER, format!("probe-{n}")).await?;
         while c.track_stats(&track).is_none_or(|s| s.objects == 0) {

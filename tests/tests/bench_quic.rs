@@ -19,6 +19,8 @@ fn bench_quic_prints_raw_fanout_cpu_and_join_figures() {
         "32",
         "--object-bytes",
         "4000",
+        "--trials",
+        "2",
     ];
     let report = caucus_json(&args);
     let number = |key: &str| json_number(&report, key);
@@ -33,4 +35,10 @@ fn bench_quic_prints_raw_fanout_cpu_and_join_figures() {
     assert!(number("server_cpu_s_per_gbit") >= 0.0, "{report}");
     let (p50, p99) = (number("join_p50_ms"), number("join_p99_ms"));
     assert!(p50 > 0.0 && p50 <= p99, "{report}");
+    let ratios = report["trial_ratios"].as_array().expect("trial_ratios");
+    assert_eq!(ratios.len(), 2, "one ratio per trial: {report}");
+    assert!(
+        ratios.iter().all(|r| r.as_f64().is_some_and(|r| r > 0.0)),
+        "{report}"
+    );
 }
