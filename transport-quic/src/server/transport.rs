@@ -210,8 +210,11 @@ impl QuicTransport {
                 );
             }
             Crossing::KeyframeRequest { publisher, track } => {
-                self.lock()
-                    .request_keyframe(&publisher, &track, Instant::now());
+                let mut s = self.lock();
+                // Only for this transport's publishers: never sent back.
+                if s.peers.contains_key(&publisher) {
+                    s.request_keyframe(&publisher, &track, Instant::now());
+                }
             }
         }
     }

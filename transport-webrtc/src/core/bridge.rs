@@ -114,6 +114,9 @@ impl Sfu {
                 }
             }
             Crossing::KeyframeRequest { publisher, track } => {
+                if !self.peers.contains_key(&publisher) {
+                    return; // not published here: never sent back
+                }
                 let layer = self
                     .crossing_out
                     .get(&(publisher.clone(), track.clone()))
