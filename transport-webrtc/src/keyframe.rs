@@ -8,46 +8,11 @@ use str0m::format::Codec;
 /// keyframe. Unknown codecs and malformed payloads are never keyframes.
 pub fn starts_keyframe(codec: Codec, payload: &[u8]) -> bool {
     match codec {
-        Codec::Vp8 => vp8(payload),
+        Codec::Vp8 => caucus_media::convert::vp8::starts_keyframe(payload),
         Codec::Vp9 => vp9(payload),
         Codec::H264 => h264(payload),
         _ => false,
     }
-}
-
-/// RFC 7741: the payload descriptor, then (at the start of partition 0) the
-/// VP8 frame header, whose lowest bit is 0 for a key frame.
-fn vp8(p: &[u8]) -> bool {
-    let Some(&first) = p.first() else {
-        return false;
-    };
-    let extended = first & 0x80 != 0;
-    let start = first & 0x10 != 0;
-    let partition = first & 0x0f;
-    if !start || partition != 0 {
-        return false;
-    }
-    let mut i = 1;
-    if extended {
-        let Some(&x) = p.get(i) else {
-            return false;
-        };
-        i += 1;
-        if x & 0x80 != 0 {
-            // PictureID: 7 or 15 bits.
-            let Some(&pid) = p.get(i) else {
-                return false;
-            };
-            i += if pid & 0x80 != 0 { 2 } else { 1 };
-        }
-        if x & 0x40 != 0 {
-            i += 1; // TL0PICIDX
-        }
-        if x & 0x30 != 0 {
-            i += 1; // TID/Y/KEYIDX
-        }
-    }
-    p.get(i).is_some_and(|h| h & 0x01 == 0)
 }
 
 /// draft-ietf-payload-vp9: the first byte's P bit (inter-picture predicted)

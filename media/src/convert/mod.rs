@@ -10,7 +10,7 @@
 //!   numbers and timestamps continuous across groups.
 
 mod unwrap;
-mod vp8;
+pub mod vp8;
 
 use bytes::Bytes;
 use caucus_domain::room::model::TrackKind;

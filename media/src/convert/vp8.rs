@@ -43,6 +43,13 @@ impl Descriptor {
     }
 }
 
+/// Whether an RTP payload is the first packet of a VP8 keyframe: a
+/// descriptor with S set and partition 0, then a frame header whose lowest
+/// bit (P) is 0. Truncated payloads are never keyframes.
+pub fn starts_keyframe(p: &[u8]) -> bool {
+    Descriptor::parse(p).is_some_and(|d| d.start && d.partition == 0 && p[d.len] & 0x01 == 0)
+}
+
 /// What a packet did to the frame being assembled.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Step {
