@@ -179,14 +179,17 @@ impl QuicTransport {
                         return;
                     };
                     let key = (track.publisher.clone(), track.track.clone());
-                    let declared = FrameTrack {
-                        track: track.track.clone(),
-                        alias: 0,
-                        kind: track.codec.kind(),
-                        codec: track.codec.name().to_owned(),
-                        timescale: track.timescale,
-                    };
-                    if s.foreign.get(&key) != Some(&declared) {
+                    let known = s.foreign.get(&key).is_some_and(|d| {
+                        d.codec == track.codec.name() && d.timescale == track.timescale
+                    });
+                    if !known {
+                        let declared = FrameTrack {
+                            track: track.track.clone(),
+                            alias: 0,
+                            kind: track.codec.kind(),
+                            codec: track.codec.name().to_owned(),
+                            timescale: track.timescale,
+                        };
                         s.fanout
                             .declare(&track.publisher, &track.track, declared.kind);
                         s.foreign.insert(key, declared);
