@@ -91,3 +91,23 @@ pub fn wait_exit(child: &mut Child, limit: Duration) -> Option<std::process::Exi
 
 pub mod notifications;
 pub mod served;
+
+/// Waits (≤ 10 s) until `count()` — what a peer received of `track`, in
+/// `unit`s — reaches `n`, polling every `every`; fails naming the count.
+pub async fn count_reaches(
+    track: &str,
+    unit: &str,
+    n: u64,
+    every: Duration,
+    count: impl Fn() -> u64,
+) {
+    let start = Instant::now();
+    while count() < n {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "track {track}: {} {unit} after 10 s, wanted {n}",
+            count()
+        );
+        tokio::time::sleep(every).await;
+    }
+}

@@ -61,15 +61,10 @@ impl Peer {
 
     /// Waits (≤ 10 s) until `track`'s received object count reaches `n`.
     async fn receives(&self, track: &str, n: u64) {
-        let start = Instant::now();
-        while self.objects(track) < n {
-            assert!(
-                start.elapsed() < Duration::from_secs(10),
-                "track {track}: {} objects after 10 s, wanted {n}",
-                self.objects(track)
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        caucus_tests::count_reaches(track, "objects", n, Duration::from_millis(20), || {
+            self.objects(track)
+        })
+        .await;
     }
 
     /// Asserts the count stands still (after what was in flight landed).

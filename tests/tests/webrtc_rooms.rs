@@ -56,15 +56,10 @@ impl Peer {
 
     /// Waits (≤ 10 s) until `track`'s received packet count reaches `n`.
     async fn receives(&self, track: &str, n: u64) {
-        let start = Instant::now();
-        while self.packets(track) < n {
-            assert!(
-                start.elapsed() < Duration::from_secs(10),
-                "track {track}: {} packets after 10 s, wanted {n}",
-                self.packets(track)
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        caucus_tests::count_reaches(track, "packets", n, Duration::from_millis(50), || {
+            self.packets(track)
+        })
+        .await;
     }
 
     fn id(&self) -> String {
