@@ -7,15 +7,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use caucus_transport_quic::ALPN;
+use caucus_transport_quic::server::session::H3_ALPN;
 use serde_json::Value;
 use web_transport_quinn::proto::{ConnectError as ProtoError, ConnectRequest};
 use web_transport_quinn::{ClientError, ConnectError, Session, SessionError, WebTransportError};
 
 use super::pin;
 use crate::error::SdkError;
-
-/// The ALPN of HTTP/3, which carries WebTransport.
-const H3_ALPN: &[u8] = b"h3";
 
 /// Where `/init` says the QUIC endpoint is.
 #[derive(Debug, Clone, PartialEq, Eq)]
